@@ -1,0 +1,112 @@
+"""Greedy evaluation of a trained run: ``python -m agentlab.evaluate RUN_DIR [--episodes N] [--seed S] [--gif F]``.
+
+Evaluation uses the evaluation env (Atari: raw game score, full games) and the greedy policy
+(``explore=False``: no ε, no sampling, noisy nets at their mean).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import envs
+from agentlab import algorithms, runs
+from agentlab.algorithms import Algorithm
+from agentlab.config import ConfigError
+
+
+def run_episodes(actor: Any, env: Any, episodes: int, seed: int, frames: list | None = None,
+                 states: list | None = None) -> list[float]:
+    """Returns of ``episodes`` greedy episodes; optionally records the first one's frames and observations."""
+    returns = []
+    for k in range(episodes):
+        obs, _ = env.reset(seed=seed + k)
+        total, done = 0.0, False
+        while not done:
+            if k == 0 and states is not None:
+                states.append(obs)
+            if k == 0 and frames is not None:
+                frames.append(env.render())
+            action = actor.act(np.asarray(obs)[None], explore=False)[0]
+            obs, reward, terminated, truncated, _ = env.step(action)
+            total += float(reward)
+            done = terminated or truncated
+        if k == 0 and states is not None:
+            states.append(obs)
+        returns.append(total)
+    return returns
+
+
+def evaluate_weights(algorithm: Algorithm, algo_cfg: Any, env_id: str, weights: Any, episodes: int, seed: int,
+                     frames: list | None = None, states: list | None = None, env: Any = None) -> dict[str, Any]:
+    """Greedy returns of the policy ``weights`` describe, summarised as eval.json holds them."""
+    env = env or envs.make_eval(env_id)
+    actor = algorithm.make_actor(algo_cfg, env.observation_space, env.action_space, 0, 1, seed)
+    actor.set_weights(weights, 0)
+    returns = run_episodes(actor, env, episodes, seed, frames, states)
+    return {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)), "episodes": episodes}
+
+
+def load_run(run_dir: str | Path) -> tuple[dict[str, Any], Algorithm, Any, Any]:
+    """The saved config, algorithm, algorithm config and the latest checkpoint's actor weights."""
+    cfg = runs.read_config(run_dir)
+    algo_name, env_id = cfg["run"]["algo"], cfg["run"]["env"]
+    if algo_name not in algorithms.REGISTRY:
+        raise ConfigError(f"run '{run_dir}' uses unknown algo '{algo_name}'; is this agentlab version too old?")
+    algorithm = algorithms.get(algo_name)
+    algo_cfg = algorithm.config_cls(**cfg["algo"])
+    probe = envs.make(env_id)
+    learner = algorithm.make_learner(algo_cfg, probe.observation_space, probe.action_space, 0, "cpu")
+    probe.close()
+    learner.load_state_dict(runs.load_checkpoint(runs.latest_checkpoint(run_dir))["learner"])
+    return cfg, algorithm, algo_cfg, learner.get_weights()
+
+
+def write_gif(frames: list[np.ndarray], path: Path, fps: int = 8) -> None:
+    from matplotlib import animation
+    from matplotlib import pyplot as plt
+
+    fig = plt.figure(figsize=(frames[0].shape[1] / 50, frames[0].shape[0] / 50), dpi=50)
+    ax = fig.add_axes((0, 0, 1, 1))
+    ax.axis("off")
+    image = ax.imshow(frames[0])
+    anim = animation.FuncAnimation(fig, lambda i: [image.set_data(frames[i])], frames=len(frames))
+    anim.save(str(path), writer=animation.PillowWriter(fps=fps))
+    plt.close(fig)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m agentlab.evaluate", description=__doc__)
+    parser.add_argument("run_dir")
+    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--gif", type=Path, help="write the first episode as an animated GIF")
+    args = parser.parse_args(argv)
+    try:
+        cfg, algorithm, algo_cfg, weights = load_run(args.run_dir)
+        env_id = cfg["run"]["env"]
+        env = envs.make_eval(env_id, render_mode="rgb_array") if args.gif else envs.make_eval(env_id)
+        frames: list | None = [] if args.gif else None
+        states: list = []
+        result = evaluate_weights(algorithm, algo_cfg, env_id, weights, args.episodes, args.seed, frames, states,
+                                  env=env)
+    except ConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    grid = env.unwrapped
+    if hasattr(grid, "render_path") and states and np.ndim(states[0]) == 0:
+        print(grid.render_path([int(s) for s in states]))
+    if frames:
+        write_gif(frames, args.gif)
+    runs.atomic_write(Path(args.run_dir) / "eval.json", (json.dumps(result) + "\n").encode())
+    print(json.dumps(result))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

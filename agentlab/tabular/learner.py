@@ -1,0 +1,88 @@
+"""Online TD control on a Q-table: Q-learning, SARSA, Expected SARSA and Double Q-learning.
+
+Transitions are applied one at a time in the order they happened (time-major, then env), so with
+one env and ``fragment_length=1`` this is exactly the textbook online algorithm.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+
+from agentlab.core import Fragment
+from agentlab.tabular import losses
+from agentlab.tabular.config import TabularConfig
+
+
+class TabularLearner:
+    def __init__(self, rule: str, config: TabularConfig, num_states: int, num_actions: int, seed: int):
+        self.rule, self.config = rule, config
+        self.q = np.full((num_states, num_actions), config.q_init, dtype=np.float64)
+        # Double Q-learning keeps a second table; the behaviour policy acts on their sum.
+        self.q_b = self.q.copy() if rule == "double_q" else None
+        self.rng = np.random.default_rng(seed)
+        self.version = 0
+        self.episodes = 0
+        self.td_abs_sum, self.td_count = 0.0, 0
+
+    @property
+    def epsilon(self) -> float:
+        return self.config.epsilon_after(self.episodes)
+
+    def _update_one(self, s: int, a: int, r: float, s_next: int, a_next: int, terminated: bool) -> float:
+        c = self.config
+        if self.rule == "double_q":
+            assert self.q_b is not None
+            q_a, q_b = (self.q, self.q_b) if self.rng.random() < 0.5 else (self.q_b, self.q)
+            target = losses.double_q_target(r, q_a[s_next], q_b[s_next], c.gamma, terminated)
+            return losses.td_update(q_a, s, a, target, c.alpha)
+        q_next = self.q[s_next]
+        if self.rule == "q_learning":
+            target = losses.q_learning_target(r, q_next, c.gamma, terminated)
+        elif self.rule == "sarsa":
+            target = losses.sarsa_target(r, q_next, a_next, c.gamma, terminated)
+        else:
+            target = losses.expected_sarsa_target(r, q_next, c.gamma, terminated, self.epsilon)
+        return losses.td_update(self.q, s, a, target, c.alpha)
+
+    def update(self, fragment: Fragment) -> dict[str, float]:
+        obs, actions, rewards = fragment.obs, fragment.actions, fragment.rewards
+        next_obs, next_actions, terminated = fragment.next_obs, fragment.next_actions, fragment.terminated
+        ended = fragment.terminated | fragment.truncated
+        steps, num_envs = rewards.shape
+        for t in range(steps):
+            for e in range(num_envs):
+                delta = self._update_one(int(obs[t, e]), int(actions[t, e]), float(rewards[t, e]),
+                                         int(next_obs[t, e]), int(next_actions[t, e]), bool(terminated[t, e]))
+                self.td_abs_sum += abs(delta)
+                self.td_count += 1
+                # ε decays per finished episode, so Expected SARSA's target sees the ε that acted.
+                self.episodes += int(ended[t, e])
+        self.version += 1
+        return {"epsilon": self.epsilon}
+
+    def metrics(self) -> dict[str, float]:
+        """Mean |TD error| since the last call (logged periodically)."""
+        mean = self.td_abs_sum / max(self.td_count, 1)
+        self.td_abs_sum, self.td_count = 0.0, 0
+        return {"td_abs": mean}
+
+    def behaviour_q(self) -> np.ndarray:
+        return self.q if self.q_b is None else self.q + self.q_b
+
+    def get_weights(self) -> dict[str, Any]:
+        return {"q": self.behaviour_q().copy(), "epsilon": self.epsilon}
+
+    def state_dict(self) -> dict[str, Any]:
+        state = {"q": torch.from_numpy(self.q.copy()), "episodes": self.episodes, "version": self.version}
+        if self.q_b is not None:
+            state["q_b"] = torch.from_numpy(self.q_b.copy())
+        return state
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.q = state["q"].numpy().copy()
+        if self.q_b is not None:
+            self.q_b = state["q_b"].numpy().copy()
+        self.episodes, self.version = int(state["episodes"]), int(state["version"])

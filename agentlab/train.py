@@ -1,0 +1,253 @@
+"""The driver: resolve the config, start workers, feed the learner, record everything in the run folder.
+
+``train(values)`` is what ``python -m agentlab.run`` calls, and what tests and benchmarks call
+directly. The schedule comes from the algorithm: ``async`` hands each sample to the learner as it
+arrives (tabular, DQN, A3C); ``sync`` waits for one fragment from every worker and updates once (A2C).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import json
+import math
+import time
+from collections import deque
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+
+import envs
+from agentlab import algorithms, runs
+from agentlab.algorithms import Algorithm
+from agentlab.backends import LocalBackend, RayBackend
+from agentlab.config import ConfigError, RunConfig, split_overrides, to_dict
+from agentlab.core import Sample
+from agentlab.evaluate import evaluate_weights
+
+
+@dataclass
+class RunResult:
+    run_dir: Path
+    env_steps: int
+    episodes: int
+    wall_time: float
+    solved_at: int | None
+    eval: dict[str, Any] | None
+    learner: Any
+
+
+def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = None
+            ) -> tuple[RunConfig, Any, Algorithm]:
+    """Defaults ← the algorithm's preset for the env ← ``base`` (a saved run) ← ``values``."""
+    base = base or {"run": {}, "algo": {}}
+    algo = str(values.get("algo", base["run"].get("algo", RunConfig.algo)))
+    env_id = str(values.get("env", base["run"].get("env", RunConfig.env)))
+    if algo not in algorithms.REGISTRY:
+        close = difflib.get_close_matches(algo, list(algorithms.REGISTRY), n=1)
+        hint = f"did you mean '{close[0]}'? " if close else ""
+        raise ConfigError(f"unknown algo '{algo}'; {hint}choose one of: {', '.join(algorithms.REGISTRY)}")
+    algorithm = algorithms.get(algo)
+    run_values, algo_values = split_overrides(algorithm.preset(env_id), algorithm.config_cls)
+    run_values.update(base["run"])
+    algo_values.update(base["algo"])
+    run_over, algo_over = split_overrides(values, algorithm.config_cls)
+    run_values.update(run_over)
+    algo_values.update(algo_over)
+    run_cfg = RunConfig(**{**run_values, "algo": algo, "env": env_id})
+    _check_run(run_cfg)
+    return run_cfg, algorithm.config_cls(**algo_values), algorithm
+
+
+def _check_run(cfg: RunConfig) -> None:
+    if cfg.backend not in ("ray", "local"):
+        raise ConfigError(f"backend '{cfg.backend}' is not one of ray, local; use --backend ray or --backend local")
+    for key in ("steps", "workers", "envs_per_worker", "fragment_length", "sync_every", "in_flight"):
+        if getattr(cfg, key) < 1:
+            raise ConfigError(f"{key} must be at least 1, got {getattr(cfg, key)}")
+
+
+def make_env_checked(env_id: str, seed: int | None = None, evaluation: bool = False, **kwargs: Any) -> Any:
+    """envs.make, with its ValueError (unknown id, missing ROM) turned into a one-line ConfigError."""
+    try:
+        return (envs.make_eval if evaluation else envs.make)(env_id, seed=seed, **kwargs)
+    except ValueError as e:
+        raise ConfigError(str(e).splitlines()[0]) from None
+
+
+def pick_device(name: str) -> str:
+    if name == "auto":
+        return "cuda" if torch.cuda.is_available() else "cpu"
+    if name.startswith("cuda") and not torch.cuda.is_available():
+        raise ConfigError("device 'cuda' was asked for but torch sees no GPU; use --device cpu")
+    return name
+
+
+class Recorder:
+    """Episode and metric logging, progress, and the recent-return window."""
+
+    def __init__(self, run_dir: Path, total_steps: int, start_steps: int, progress: bool, start_wall: float):
+        self.episodes_log = runs.CsvLog(run_dir / "episodes.csv", runs.EPISODE_COLUMNS)
+        self.metrics_log = runs.CsvLog(run_dir / "metrics.csv")
+        self.evals_log = runs.CsvLog(run_dir / "evals.csv", ["env_steps", "wall_time", "mean_return", "std_return"])
+        self.recent: deque[float] = deque(maxlen=100)
+        self.t0 = time.perf_counter() - start_wall
+        self.last_steps, self.last_time = start_steps, time.perf_counter()
+        self.bar = None
+        if progress:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total_steps, initial=start_steps, unit="step", dynamic_ncols=True,
+                            mininterval=0.5, smoothing=0.1)
+
+    @property
+    def wall(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def episodes(self, sample: Sample, env_steps: int) -> None:
+        for ep in sample.episodes:
+            self.recent.append(ep.ret)
+            self.episodes_log.write({"env_steps": env_steps, "wall_time": self.wall, "worker": ep.worker,
+                                     "return": ep.ret, "length": ep.length})
+
+    @property
+    def return_mean(self) -> float:
+        return float(np.mean(self.recent)) if self.recent else math.nan
+
+    def metrics(self, env_steps: int, learner_metrics: dict[str, float]) -> None:
+        now = time.perf_counter()
+        rate = (env_steps - self.last_steps) / max(now - self.last_time, 1e-9)
+        self.last_steps, self.last_time = env_steps, now
+        row = {"env_steps": env_steps, "wall_time": self.wall, "steps_per_s": rate, "return_mean": self.return_mean}
+        self.metrics_log.write({**row, **learner_metrics})
+
+    def progress(self, env_steps: int, metrics: dict[str, float]) -> None:
+        if self.bar is not None:
+            self.bar.n = env_steps
+            shown = {"return": f"{self.return_mean:.1f}"}
+            for key in ("epsilon", "loss", "eval"):
+                if key in metrics:
+                    shown[key] = f"{metrics[key]:.3g}"
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(0)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        for log in (self.episodes_log, self.metrics_log, self.evals_log):
+            log.close()
+
+
+def train(values: dict[str, Any], progress: bool = True, resume: str | Path | None = None) -> RunResult:
+    """Train as ``values`` (run and algorithm keys) say; ``resume`` continues a run folder's latest checkpoint."""
+    saved = runs.read_config(resume) if resume else None
+    run_cfg, algo_cfg, algorithm = resolve(values, saved)
+    device = pick_device(run_cfg.device)
+    probe = make_env_checked(run_cfg.env)
+    obs_space, action_space = probe.observation_space, probe.action_space
+    probe.close()
+    torch.manual_seed(run_cfg.seed)
+    learner = algorithm.make_learner(algo_cfg, obs_space, action_space, run_cfg.seed, device)
+
+    env_steps, num_episodes, wall0 = 0, 0, 0.0
+    if resume:
+        run_dir = Path(resume)
+        ckpt = runs.load_checkpoint(runs.latest_checkpoint(run_dir))
+        learner.load_state_dict(ckpt["learner"])
+        env_steps, num_episodes, wall0 = int(ckpt["env_steps"]), int(ckpt["episodes"]), float(ckpt["wall_time"])
+    else:
+        run_dir = Path(run_cfg.run_dir) if run_cfg.run_dir else runs.new_run_dir(run_cfg.algo, run_cfg.env,
+                                                                                   run_cfg.seed)
+        run_dir.mkdir(parents=True, exist_ok=True)
+    runs.write_config(run_dir, to_dict(run_cfg), to_dict(algo_cfg))
+
+    # A resumed run gets fresh environment seeds, so it does not replay the episodes it already saw.
+    env_seed = run_cfg.seed + env_steps
+    worker_kwargs = [dict(algo=run_cfg.algo, algo_config=dataclasses.asdict(algo_cfg), env_id=run_cfg.env,
+                          num_envs=run_cfg.envs_per_worker, fragment_length=run_cfg.fragment_length,
+                          worker_index=i, num_workers=run_cfg.workers, seed=env_seed)
+                     for i in range(run_cfg.workers)]
+    backend = (LocalBackend(worker_kwargs) if run_cfg.backend == "local"
+               else RayBackend(worker_kwargs, run_cfg.address, run_cfg.dashboard))
+    rec = Recorder(run_dir, run_cfg.steps, env_steps, progress, wall0)
+    log_every = max(run_cfg.steps // 200, 1)
+    ckpt_every = run_cfg.checkpoint_every or max(run_cfg.steps // 10, 1)
+    next_log, next_ckpt = env_steps + log_every, env_steps + ckpt_every
+    next_eval = env_steps + run_cfg.eval_every if run_cfg.eval_every else math.inf
+    solved_at: int | None = None
+    cached: tuple[int, Any] = (-1, None)
+
+    def weights() -> Any:
+        nonlocal cached
+        if cached[0] != learner.version:
+            cached = (learner.version, learner.get_weights())
+        return cached[1]
+
+    def checkpoint() -> None:
+        runs.save_checkpoint(run_dir, {"learner": learner.state_dict(), "env_steps": env_steps,
+                                       "episodes": num_episodes, "wall_time": rec.wall,
+                                       "algo": run_cfg.algo, "env": run_cfg.env}, env_steps)
+
+    def done() -> bool:
+        return (env_steps >= run_cfg.steps or solved_at is not None
+                or (run_cfg.episodes > 0 and num_episodes >= run_cfg.episodes))
+
+    metrics: dict[str, float] = {}
+    try:
+        for i in range(run_cfg.workers):
+            backend.set_weights(i, weights(), learner.version)
+        sync = algorithm.schedule == "sync"
+        if not sync:
+            for _ in range(run_cfg.in_flight if run_cfg.backend == "ray" else 1):
+                for i in range(run_cfg.workers):
+                    backend.request(i)
+        fragments_done = [0] * run_cfg.workers
+        while not done():
+            if sync:
+                samples = backend.sample_all()
+                metrics = learner.update(type(samples[0].payload).concat([s.payload for s in samples]))
+            else:
+                samples = [backend.next()]
+                metrics = learner.update(samples[0].payload)
+            for sample in samples:
+                env_steps += sample.env_steps
+                num_episodes += len(sample.episodes)
+                rec.episodes(sample, env_steps)
+                fragments_done[sample.worker] += 1
+                if fragments_done[sample.worker] % run_cfg.sync_every == 0 or sync:
+                    backend.set_weights(sample.worker, weights(), learner.version)
+                if not sync:
+                    backend.request(sample.worker)
+            if env_steps >= next_eval:
+                next_eval += run_cfg.eval_every
+                result = evaluate_weights(algorithm, algo_cfg, run_cfg.env, weights(), run_cfg.eval_episodes or 10,
+                                          seed=run_cfg.seed + 999_983)
+                rec.evals_log.write({"env_steps": env_steps, "wall_time": rec.wall, **result})
+                metrics = {**metrics, "eval": result["mean_return"]}
+                if run_cfg.solve_return is not None and result["mean_return"] >= run_cfg.solve_return:
+                    solved_at = env_steps
+            if env_steps >= next_log or done():
+                next_log += log_every
+                extra = learner.metrics() if hasattr(learner, "metrics") else {}
+                rec.metrics(env_steps, {**metrics, **extra})
+            if env_steps >= next_ckpt:
+                next_ckpt += ckpt_every
+                checkpoint()
+            rec.progress(env_steps, metrics)
+        checkpoint()
+    finally:
+        rec.close()
+        backend.close()
+
+    final_eval = None
+    if run_cfg.eval_episodes:
+        final_eval = evaluate_weights(algorithm, algo_cfg, run_cfg.env, weights(), run_cfg.eval_episodes,
+                                      seed=run_cfg.seed + 12_345)
+        runs.atomic_write(run_dir / "eval.json", (json.dumps(final_eval) + "\n").encode())
+    from agentlab.plot import plot_runs
+
+    plot_runs([run_dir], run_dir / "curve.png")
+    return RunResult(run_dir, env_steps, num_episodes, rec.wall, solved_at, final_eval, learner)

@@ -1,0 +1,94 @@
+"""One factory for every env id: ``make`` for training, ``make_eval`` for evaluation.
+
+Ray workers call it without having run the user's script, so it registers what it needs itself:
+the ``agentlab/`` gridworlds always, ale-py's ids only when an id is not otherwise registered (a
+CartPole worker never loads the emulator). ALE ids get the DQN pipeline of ``envs.atari``:
+training clips rewards and ends episodes at a lost life; evaluation plays whole games for the raw
+score. Other ids come from ``gymnasium.make`` unchanged, the same for both.
+"""
+
+from __future__ import annotations
+
+import difflib
+from dataclasses import replace
+from typing import Any
+
+import gymnasium
+import numpy as np
+from gymnasium.envs.registration import EnvSpec
+
+ALE_ENTRY_POINT = "ale_py.env:AtariEnv"
+
+
+class SeedFirstReset(gymnasium.Wrapper):
+    """Seed the first ``reset()`` that is not given a seed, so ``make(id, seed)`` alone is reproducible."""
+
+    def __init__(self, env: gymnasium.Env, seed: int):
+        super().__init__(env)
+        self.pending_seed: int | None = seed
+
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[np.ndarray, dict[str, Any]]:
+        seed = self.pending_seed if seed is None else seed
+        self.pending_seed = None
+        return self.env.reset(seed=seed, options=options)
+
+
+def make(env_id: str, seed: int | None = None, **kwargs: Any) -> gymnasium.Env:
+    """A training env. ``seed`` seeds the first reset and the action space; ``kwargs`` go to
+    ``gymnasium.make``, except ``envs.atari.AtariConfig`` fields for ALE ids."""
+    return _make(env_id, seed, train=True, kwargs=kwargs)
+
+
+def make_eval(env_id: str, seed: int | None = None, **kwargs: Any) -> gymnasium.Env:
+    """An evaluation env: for ALE ids whole games and raw scores, otherwise the same as ``make``."""
+    return _make(env_id, seed, train=False, kwargs=kwargs)
+
+
+def _make(env_id: str, seed: int | None, train: bool, kwargs: dict[str, Any]) -> gymnasium.Env:
+    spec = resolve(env_id)
+    if spec.entry_point == ALE_ENTRY_POINT:
+        from envs.atari import CONFIG_KEYS, EVAL, TRAIN, make_atari  # cv2 and the emulator: Atari ids only
+
+        overrides = {k: v for k, v in kwargs.items() if k in CONFIG_KEYS}
+        ale_kwargs = {k: v for k, v in kwargs.items() if k not in CONFIG_KEYS}
+        env = make_atari(env_id, replace(TRAIN if train else EVAL, **overrides), **ale_kwargs)
+    else:
+        env = gymnasium.make(env_id, **kwargs)
+    if seed is not None:
+        env = SeedFirstReset(env, seed)
+        env.action_space.seed(seed)
+    return env
+
+
+def resolve(env_id: str) -> EnvSpec:
+    """The registered spec of ``env_id``, registering agentlab's and (if needed) ale-py's ids first."""
+    from envs import register_gridworlds
+
+    register_gridworlds()
+    if env_id not in gymnasium.registry:
+        _register_ale(env_id)
+    if env_id not in gymnasium.registry:
+        raise ValueError(unknown_id_message(env_id))
+    return gymnasium.spec(env_id)
+
+
+def _register_ale(env_id: str) -> None:
+    try:
+        import ale_py
+    except ImportError:
+        if env_id.startswith("ALE/"):
+            raise gymnasium.error.DependencyNotInstalled(
+                f"{env_id!r} needs the Arcade Learning Environment: pip install 'ale-py>=0.9'"
+            ) from None
+        return
+    gymnasium.register_envs(ale_py)
+
+
+def unknown_id_message(env_id: str) -> str:
+    """One line: the id and its closest registered ids, compared without case."""
+    by_lower = {name.lower(): name for name in gymnasium.registry}
+    close = difflib.get_close_matches(env_id.lower(), by_lower, n=3, cutoff=0.6)
+    hint = f"; did you mean: {', '.join(by_lower[c] for c in close)}?" if close else ""
+    return f"unknown env id {env_id!r}{hint} (see gymnasium.registry)"

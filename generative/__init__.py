@@ -1,0 +1,1 @@
+"""Generative models (autoencoders, VAE, GAN, world models); standalone, never imports agentlab."""

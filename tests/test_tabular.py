@@ -1,0 +1,101 @@
+"""Tabular update rules on hand-computed values, the ε schedule, and SARSA's next-action plumbing."""
+
+import numpy as np
+import pytest
+
+from agentlab.core import Fragment
+from agentlab.tabular import losses
+from agentlab.tabular.config import TabularConfig
+from agentlab.tabular.learner import TabularLearner
+
+
+def one_step(s, a, r, s2, a2=0, terminated=False, truncated=False):
+    arr = lambda v, dt: np.array([[v]], dtype=dt)  # noqa: E731  [T=1, E=1]
+    return Fragment(arr(s, np.int64), arr(a, np.int64), arr(r, np.float32), arr(s2, np.int64),
+                    arr(terminated, bool), arr(truncated, bool), arr(a2, np.int64), 0, 0)
+
+
+def learner(rule, q_rows, **cfg):
+    config = TabularConfig(**{"alpha": 0.5, "gamma": 0.9, "epsilon": 0.2, **cfg})
+    lrn = TabularLearner(rule, config, num_states=len(q_rows), num_actions=2, seed=0)
+    lrn.q[:] = np.array(q_rows, dtype=float)
+    if lrn.q_b is not None:
+        lrn.q_b[:] = np.array(q_rows, dtype=float)
+    return lrn
+
+
+def test_q_learning_uses_max_of_next_state():
+    lrn = learner("q_learning", [[1.0, 0.0], [2.0, 4.0]])
+    lrn.update(one_step(0, 0, r=-1.0, s2=1, a2=0))
+    # target = -1 + 0.9 * max(2, 4) = 2.6 ; Q = 1 + 0.5 (2.6 - 1) = 1.8
+    assert lrn.q[0, 0] == pytest.approx(1.8)
+
+
+def test_sarsa_uses_the_action_taken_next():
+    lrn = learner("sarsa", [[1.0, 0.0], [2.0, 4.0]])
+    lrn.update(one_step(0, 0, r=-1.0, s2=1, a2=0))
+    # target = -1 + 0.9 * Q(s'=1, a'=0) = 0.8 ; Q = 1 + 0.5 (0.8 - 1) = 0.9
+    assert lrn.q[0, 0] == pytest.approx(0.9)
+
+
+def test_expected_sarsa_averages_under_epsilon_greedy():
+    lrn = learner("expected_sarsa", [[1.0, 0.0], [2.0, 4.0]])
+    lrn.update(one_step(0, 0, r=-1.0, s2=1))
+    # π(s') = [ε/2, 1-ε+ε/2] = [0.1, 0.9]; E[Q] = 0.2 + 3.6 = 3.8; target = 2.42; Q = 1 + 0.5 * 1.42 = 1.71
+    assert lrn.q[0, 0] == pytest.approx(1.71)
+
+
+def test_expected_sarsa_splits_greedy_mass_on_ties():
+    probs = losses.epsilon_greedy_probs(np.array([3.0, 3.0, 1.0]), 0.3)
+    np.testing.assert_allclose(probs, [0.1 + 0.35, 0.1 + 0.35, 0.1])
+
+
+def test_double_q_selects_with_one_table_and_evaluates_with_the_other():
+    lrn = learner("double_q", [[0.0, 0.0], [0.0, 0.0]])
+    lrn.q[1] = [5.0, 1.0]    # Q_A picks action 0 at s'
+    lrn.q_b[1] = [2.0, 10.0]  # Q_B values it at 2 (not its own max 10)
+    coin = np.random.default_rng(0).random() < 0.5  # the learner's first draw decides which table updates
+    lrn.update(one_step(0, 1, r=1.0, s2=1))
+    updated, other = (lrn.q, lrn.q_b) if coin else (lrn.q_b, lrn.q)
+    # A updated: 1 + 0.9 * Q_B(1, argmax Q_A(1)) = 1 + 0.9 * 2 = 2.8 -> 0.5 * 2.8 = 1.4
+    # B updated: 1 + 0.9 * Q_A(1, argmax Q_B(1)) = 1 + 0.9 * 1 = 1.9 -> 0.5 * 1.9 = 0.95
+    assert updated[0, 1] == pytest.approx(1.4 if coin else 0.95)
+    assert other[0, 1] == 0.0
+
+
+@pytest.mark.parametrize("rule", ["q_learning", "sarsa", "expected_sarsa", "double_q"])
+def test_termination_cuts_bootstrap_but_truncation_does_not(rule):
+    term = learner(rule, [[0.0, 0.0], [10.0, 10.0]])
+    term.update(one_step(0, 0, r=1.0, s2=1, terminated=True))
+    assert term.behaviour_q()[0, 0] == pytest.approx(0.5)  # 0 + 0.5 * (1 - 0)
+    trunc = learner(rule, [[0.0, 0.0], [10.0, 10.0]])
+    trunc.update(one_step(0, 0, r=1.0, s2=1, truncated=True))
+    assert trunc.behaviour_q()[0, 0] == pytest.approx(0.5 * (1 + 0.9 * 10))
+
+
+def test_epsilon_schedule_decays_per_episode_to_the_floor():
+    cfg = TabularConfig(epsilon=0.5, epsilon_min=0.1, epsilon_decay=0.5)
+    assert [cfg.epsilon_after(n) for n in range(4)] == [0.5, 0.25, 0.125, 0.1]
+    assert TabularConfig(epsilon=0.3, epsilon_decay=1.0).epsilon_after(1000) == 0.3
+    lrn = learner("q_learning", [[0.0, 0.0], [0.0, 0.0]], epsilon=0.5, epsilon_min=0.1, epsilon_decay=0.5)
+    lrn.update(one_step(0, 0, r=0.0, s2=1, terminated=True))
+    lrn.update(one_step(0, 0, r=0.0, s2=1, truncated=True))
+    assert lrn.get_weights()["epsilon"] == pytest.approx(0.125)
+
+
+def test_worker_ships_the_action_actually_taken_next():
+    """SARSA's a' in fragment step t must equal the action executed at step t+1 (also across fragments)."""
+    from agentlab.worker import Worker
+
+    worker = Worker("sarsa", {"epsilon": 0.5}, "agentlab/GridWorld-v0", num_envs=2, fragment_length=5,
+                    worker_index=0, num_workers=1, seed=3)
+    q = np.random.default_rng(1).normal(size=(25, 4))
+    worker.set_weights({"q": q, "epsilon": 0.5}, 0)
+    frags = [worker.sample().payload for _ in range(4)]
+    actions = np.concatenate([f.actions for f in frags])
+    next_actions = np.concatenate([f.next_actions for f in frags])
+    ended = np.concatenate([f.terminated | f.truncated for f in frags])
+    obs, next_obs = np.concatenate([f.obs for f in frags]), np.concatenate([f.next_obs for f in frags])
+    cont = ~ended[:-1]
+    np.testing.assert_array_equal(next_actions[:-1][cont], actions[1:][cont])
+    np.testing.assert_array_equal(next_obs[:-1][cont], obs[1:][cont])
