@@ -141,6 +141,106 @@ class Recorder:
             log.close()
 
 
+class Driver:
+    """One training run: feeds the learner from the backend on the algorithm's schedule, and records it."""
+
+    def __init__(self, run_cfg: RunConfig, algo_cfg: Any, algorithm: Algorithm, learner: Any, run_dir: Path,
+                 start: dict[str, Any], progress: bool):
+        self.run_cfg, self.algo_cfg, self.algorithm, self.learner = run_cfg, algo_cfg, algorithm, learner
+        self.run_dir = run_dir
+        self.env_steps, self.num_episodes = int(start["env_steps"]), int(start["episodes"])
+        self.solved_at: int | None = None
+        self.metrics: dict[str, float] = {}
+        self.cached: tuple[int, Any] = (-1, None)
+        # A resumed run gets fresh environment seeds, so it does not replay the episodes it already saw.
+        worker_kwargs = [dict(algo=run_cfg.algo, algo_config=dataclasses.asdict(algo_cfg), env_id=run_cfg.env,
+                              num_envs=run_cfg.envs_per_worker, fragment_length=run_cfg.fragment_length,
+                              worker_index=i, num_workers=run_cfg.workers, seed=run_cfg.seed + self.env_steps)
+                         for i in range(run_cfg.workers)]
+        self.backend = (LocalBackend(worker_kwargs) if run_cfg.backend == "local"
+                        else RayBackend(worker_kwargs, run_cfg.address, run_cfg.dashboard))
+        self.rec = Recorder(run_dir, run_cfg.steps, self.env_steps, progress, float(start["wall_time"]))
+        self.log_every = max(run_cfg.steps // 200, 1)
+        self.ckpt_every = run_cfg.checkpoint_every or max(run_cfg.steps // 10, 1)
+        self.next_log = self.env_steps + self.log_every
+        self.next_ckpt = self.env_steps + self.ckpt_every
+        self.next_eval = self.env_steps + run_cfg.eval_every if run_cfg.eval_every else math.inf
+        self.fragments_done = [0] * run_cfg.workers
+
+    def weights(self) -> Any:
+        """The learner's weights, fetched once per version however many workers ask."""
+        if self.cached[0] != self.learner.version:
+            self.cached = (self.learner.version, self.learner.get_weights())
+        return self.cached[1]
+
+    def done(self) -> bool:
+        cfg = self.run_cfg
+        return (self.env_steps >= cfg.steps or self.solved_at is not None
+                or (cfg.episodes > 0 and self.num_episodes >= cfg.episodes))
+
+    def run(self) -> None:
+        cfg, backend = self.run_cfg, self.backend
+        try:
+            for i in range(cfg.workers):
+                backend.set_weights(i, self.weights(), self.learner.version)
+            sync = self.algorithm.schedule == "sync"
+            if not sync:
+                for _ in range(cfg.in_flight if cfg.backend == "ray" else 1):
+                    for i in range(cfg.workers):
+                        backend.request(i)
+            while not self.done():
+                if sync:  # A2C: one fragment from every worker, one update, everyone gets the new weights
+                    samples = backend.sample_all()
+                    self.metrics = self.learner.update(type(samples[0].payload).concat([s.payload for s in samples]))
+                else:  # each sample as it arrives; its worker gets weights every sync_every samples
+                    samples = [backend.next()]
+                    self.metrics = self.learner.update(samples[0].payload)
+                for sample in samples:
+                    self.account(sample)
+                    self.fragments_done[sample.worker] += 1
+                    if sync or self.fragments_done[sample.worker] % cfg.sync_every == 0:
+                        backend.set_weights(sample.worker, self.weights(), self.learner.version)
+                    if not sync:
+                        backend.request(sample.worker)
+                self.periodic()
+            self.checkpoint()
+        finally:
+            self.rec.close()
+            backend.close()
+
+    def account(self, sample: Sample) -> None:
+        self.env_steps += sample.env_steps
+        self.num_episodes += len(sample.episodes)
+        self.rec.episodes(sample, self.env_steps)
+
+    def periodic(self) -> None:
+        """Evaluate, log and checkpoint when their env-step marks are passed."""
+        cfg = self.run_cfg
+        if self.env_steps >= self.next_eval:
+            self.next_eval += cfg.eval_every
+            result = self.evaluate(cfg.eval_episodes or 10, seed=cfg.seed + 999_983)
+            self.rec.evals_log.write({"env_steps": self.env_steps, "wall_time": self.rec.wall, **result})
+            self.metrics = {**self.metrics, "eval": result["mean_return"]}
+            if cfg.solve_return is not None and result["mean_return"] >= cfg.solve_return:
+                self.solved_at = self.env_steps
+        if self.env_steps >= self.next_log or self.done():
+            self.next_log += self.log_every
+            extra = self.learner.metrics() if hasattr(self.learner, "metrics") else {}
+            self.rec.metrics(self.env_steps, {**self.metrics, **extra})
+        if self.env_steps >= self.next_ckpt:
+            self.next_ckpt += self.ckpt_every
+            self.checkpoint()
+        self.rec.progress(self.env_steps, self.metrics)
+
+    def evaluate(self, episodes: int, seed: int) -> dict[str, Any]:
+        return evaluate_weights(self.algorithm, self.algo_cfg, self.run_cfg.env, self.weights(), episodes, seed)
+
+    def checkpoint(self) -> None:
+        state = {"learner": self.learner.state_dict(), "env_steps": self.env_steps, "episodes": self.num_episodes,
+                 "wall_time": self.rec.wall, "algo": self.run_cfg.algo, "env": self.run_cfg.env}
+        runs.save_checkpoint(self.run_dir, state, self.env_steps)
+
+
 def train(values: dict[str, Any], progress: bool = True, resume: str | Path | None = None) -> RunResult:
     """Train as ``values`` (run and algorithm keys) say; ``resume`` continues a run folder's latest checkpoint."""
     saved = runs.read_config(resume) if resume else None
@@ -152,102 +252,24 @@ def train(values: dict[str, Any], progress: bool = True, resume: str | Path | No
     torch.manual_seed(run_cfg.seed)
     learner = algorithm.make_learner(algo_cfg, obs_space, action_space, run_cfg.seed, device)
 
-    env_steps, num_episodes, wall0 = 0, 0, 0.0
+    start: dict[str, Any] = {"env_steps": 0, "episodes": 0, "wall_time": 0.0}
     if resume:
         run_dir = Path(resume)
-        ckpt = runs.load_checkpoint(runs.latest_checkpoint(run_dir))
-        learner.load_state_dict(ckpt["learner"])
-        env_steps, num_episodes, wall0 = int(ckpt["env_steps"]), int(ckpt["episodes"]), float(ckpt["wall_time"])
+        start = runs.load_checkpoint(runs.latest_checkpoint(run_dir))
+        learner.load_state_dict(start["learner"])
     else:
-        run_dir = Path(run_cfg.run_dir) if run_cfg.run_dir else runs.new_run_dir(run_cfg.algo, run_cfg.env,
-                                                                                   run_cfg.seed)
+        run_dir = Path(run_cfg.run_dir or runs.new_run_dir(run_cfg.algo, run_cfg.env, run_cfg.seed))
         run_dir.mkdir(parents=True, exist_ok=True)
     runs.write_config(run_dir, to_dict(run_cfg), to_dict(algo_cfg))
 
-    # A resumed run gets fresh environment seeds, so it does not replay the episodes it already saw.
-    env_seed = run_cfg.seed + env_steps
-    worker_kwargs = [dict(algo=run_cfg.algo, algo_config=dataclasses.asdict(algo_cfg), env_id=run_cfg.env,
-                          num_envs=run_cfg.envs_per_worker, fragment_length=run_cfg.fragment_length,
-                          worker_index=i, num_workers=run_cfg.workers, seed=env_seed)
-                     for i in range(run_cfg.workers)]
-    backend = (LocalBackend(worker_kwargs) if run_cfg.backend == "local"
-               else RayBackend(worker_kwargs, run_cfg.address, run_cfg.dashboard))
-    rec = Recorder(run_dir, run_cfg.steps, env_steps, progress, wall0)
-    log_every = max(run_cfg.steps // 200, 1)
-    ckpt_every = run_cfg.checkpoint_every or max(run_cfg.steps // 10, 1)
-    next_log, next_ckpt = env_steps + log_every, env_steps + ckpt_every
-    next_eval = env_steps + run_cfg.eval_every if run_cfg.eval_every else math.inf
-    solved_at: int | None = None
-    cached: tuple[int, Any] = (-1, None)
-
-    def weights() -> Any:
-        nonlocal cached
-        if cached[0] != learner.version:
-            cached = (learner.version, learner.get_weights())
-        return cached[1]
-
-    def checkpoint() -> None:
-        runs.save_checkpoint(run_dir, {"learner": learner.state_dict(), "env_steps": env_steps,
-                                       "episodes": num_episodes, "wall_time": rec.wall,
-                                       "algo": run_cfg.algo, "env": run_cfg.env}, env_steps)
-
-    def done() -> bool:
-        return (env_steps >= run_cfg.steps or solved_at is not None
-                or (run_cfg.episodes > 0 and num_episodes >= run_cfg.episodes))
-
-    metrics: dict[str, float] = {}
-    try:
-        for i in range(run_cfg.workers):
-            backend.set_weights(i, weights(), learner.version)
-        sync = algorithm.schedule == "sync"
-        if not sync:
-            for _ in range(run_cfg.in_flight if run_cfg.backend == "ray" else 1):
-                for i in range(run_cfg.workers):
-                    backend.request(i)
-        fragments_done = [0] * run_cfg.workers
-        while not done():
-            if sync:
-                samples = backend.sample_all()
-                metrics = learner.update(type(samples[0].payload).concat([s.payload for s in samples]))
-            else:
-                samples = [backend.next()]
-                metrics = learner.update(samples[0].payload)
-            for sample in samples:
-                env_steps += sample.env_steps
-                num_episodes += len(sample.episodes)
-                rec.episodes(sample, env_steps)
-                fragments_done[sample.worker] += 1
-                if fragments_done[sample.worker] % run_cfg.sync_every == 0 or sync:
-                    backend.set_weights(sample.worker, weights(), learner.version)
-                if not sync:
-                    backend.request(sample.worker)
-            if env_steps >= next_eval:
-                next_eval += run_cfg.eval_every
-                result = evaluate_weights(algorithm, algo_cfg, run_cfg.env, weights(), run_cfg.eval_episodes or 10,
-                                          seed=run_cfg.seed + 999_983)
-                rec.evals_log.write({"env_steps": env_steps, "wall_time": rec.wall, **result})
-                metrics = {**metrics, "eval": result["mean_return"]}
-                if run_cfg.solve_return is not None and result["mean_return"] >= run_cfg.solve_return:
-                    solved_at = env_steps
-            if env_steps >= next_log or done():
-                next_log += log_every
-                extra = learner.metrics() if hasattr(learner, "metrics") else {}
-                rec.metrics(env_steps, {**metrics, **extra})
-            if env_steps >= next_ckpt:
-                next_ckpt += ckpt_every
-                checkpoint()
-            rec.progress(env_steps, metrics)
-        checkpoint()
-    finally:
-        rec.close()
-        backend.close()
-
+    driver = Driver(run_cfg, algo_cfg, algorithm, learner, run_dir, start, progress)
+    driver.run()
     final_eval = None
     if run_cfg.eval_episodes:
-        final_eval = evaluate_weights(algorithm, algo_cfg, run_cfg.env, weights(), run_cfg.eval_episodes,
-                                      seed=run_cfg.seed + 12_345)
+        final_eval = driver.evaluate(run_cfg.eval_episodes, seed=run_cfg.seed + 12_345)
         runs.atomic_write(run_dir / "eval.json", (json.dumps(final_eval) + "\n").encode())
     from agentlab.plot import plot_runs
 
     plot_runs([run_dir], run_dir / "curve.png")
-    return RunResult(run_dir, env_steps, num_episodes, rec.wall, solved_at, final_eval, learner)
+    return RunResult(run_dir, driver.env_steps, driver.num_episodes, driver.rec.wall, driver.solved_at, final_eval,
+                     learner)

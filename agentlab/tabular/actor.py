@@ -12,7 +12,7 @@ from agentlab.core import Fragment
 def greedy_action(q_row: np.ndarray, rng: np.random.Generator) -> int:
     """argmax with ties broken at random (a fresh table would otherwise always pick action 0)."""
     best = np.flatnonzero(q_row == q_row.max())
-    return int(best[0] if best.size == 1 else rng.choice(best))
+    return int(best[0] if best.size == 1 else best[rng.integers(best.size)])
 
 
 class TabularActor:
