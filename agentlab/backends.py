@@ -86,8 +86,9 @@ class RayBackend:
         self.workers[i].set_weights.remote(self.weights_ref[1], version)
 
     def close(self) -> None:
+        # Graceful exit after the calls already queued, so no reply is cut off mid-flight.
         for w in self.workers:
-            self.ray.kill(w)
+            w.__ray_terminate__.remote()
         self.workers.clear()
         if self.started:
             self.ray.shutdown()

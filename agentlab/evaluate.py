@@ -53,7 +53,7 @@ def evaluate_weights(algorithm: Algorithm, algo_cfg: Any, env_id: str, weights: 
 
 
 def load_run(run_dir: str | Path) -> tuple[dict[str, Any], Algorithm, Any, Any]:
-    """The saved config, algorithm, algorithm config and the latest checkpoint's actor weights."""
+    """The saved config, algorithm, algorithm config and a learner restored from the latest checkpoint."""
     cfg = runs.read_config(run_dir)
     algo_name, env_id = cfg["run"]["algo"], cfg["run"]["env"]
     if algo_name not in algorithms.REGISTRY:
@@ -64,7 +64,7 @@ def load_run(run_dir: str | Path) -> tuple[dict[str, Any], Algorithm, Any, Any]:
     learner = algorithm.make_learner(algo_cfg, probe.observation_space, probe.action_space, 0, "cpu")
     probe.close()
     learner.load_state_dict(runs.load_checkpoint(runs.latest_checkpoint(run_dir))["learner"])
-    return cfg, algorithm, algo_cfg, learner.get_weights()
+    return cfg, algorithm, algo_cfg, learner
 
 
 def write_gif(frames: list[np.ndarray], path: Path, fps: int = 8) -> None:
@@ -88,12 +88,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gif", type=Path, help="write the first episode as an animated GIF")
     args = parser.parse_args(argv)
     try:
-        cfg, algorithm, algo_cfg, weights = load_run(args.run_dir)
+        cfg, algorithm, algo_cfg, learner = load_run(args.run_dir)
         env_id = cfg["run"]["env"]
         env = envs.make_eval(env_id, render_mode="rgb_array") if args.gif else envs.make_eval(env_id)
         frames: list | None = [] if args.gif else None
         states: list = []
-        result = evaluate_weights(algorithm, algo_cfg, env_id, weights, args.episodes, args.seed, frames, states,
+        result = evaluate_weights(algorithm, algo_cfg, env_id, learner.get_weights(), args.episodes, args.seed, frames, states,
                                   env=env)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)

@@ -17,6 +17,12 @@ GRIDWORLDS: dict[str, tuple[str, int]] = {
 }
 """Gymnasium id -> (map name, max_episode_steps)."""
 
+IMAGE_GRIDWORLDS: dict[str, str] = {
+    "agentlab/GridWorldImage-v0": "agentlab/GridWorld-v0",
+    "agentlab/FourRoomsImage-v0": "agentlab/FourRooms-v0",
+}
+"""The same worlds seen as RGB images (8 px a cell), for CNN encoders: image id -> index id."""
+
 
 def register_gridworlds() -> None:
     """Register every ``GRIDWORLDS`` id once; calling again (a second import, a Ray worker) does nothing."""
@@ -28,6 +34,11 @@ def register_gridworlds() -> None:
                 max_episode_steps=max_steps,
                 kwargs={"map": map_name},
             )
+    for env_id, index_id in IMAGE_GRIDWORLDS.items():
+        if env_id not in gymnasium.registry:
+            map_name, max_steps = GRIDWORLDS[index_id]
+            gymnasium.register(env_id, entry_point="envs.gridworld:GridWorld", max_episode_steps=max_steps,
+                               kwargs={"map": map_name, "obs_type": "image"})
 
 
 register_gridworlds()

@@ -192,3 +192,12 @@ BAD_MAPS = {"empty": [], "ragged": ["S.", "."], "letter": ["S.X"], "no_start": [
 def test_bad_maps_are_rejected(rows: list[str]) -> None:
     with pytest.raises(ValueError):
         GridWorld(map=rows)
+
+
+@pytest.mark.parametrize("env_id", list(envs.IMAGE_GRIDWORLDS))
+def test_image_variants_pass_check_env_and_show_the_same_world(env_id):
+    env = gymnasium.make(env_id, render_mode="rgb_array")
+    check_env(env.unwrapped, skip_render_check=False)
+    index_env = gymnasium.make(envs.IMAGE_GRIDWORLDS[env_id])
+    assert env.observation_space.shape == (index_env.unwrapped.nrow * 8, index_env.unwrapped.ncol * 8, 3)
+    assert env.spec.max_episode_steps == index_env.spec.max_episode_steps

@@ -1,0 +1,144 @@
+"""CartPole-v1 steps and wall time to solve, ours against Stable-Baselines3 with rl-baselines3-zoo's tuned settings.
+
+"Solved" = a greedy evaluation over 20 episodes averages ≥ 475, checked every ``--eval-every`` env steps
+(the same check, on the same schedule, for both libraries; evaluation time counts in both wall times).
+
+    python -m benchmarks.cartpole --algos dqn rainbow --baseline sb3_dqn --seeds 5 --budget 50000
+    python -m benchmarks.cartpole --algos a2c a3c --baseline sb3_a2c --seeds 5 --budget 500000
+    python -m benchmarks.cartpole --ablation --seeds 5 --budget 50000 --backend local
+
+Stable-Baselines3 is a benchmark-only dependency (``pip install -e '.[bench]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+SOLVE, EVAL_EPISODES = 475.0, 20
+
+ABLATION: dict[str, dict[str, Any]] = {
+    "dqn": {"algo": "dqn"},
+    "+double": {"algo": "dqn", "double": True},
+    "+dueling": {"algo": "dqn", "dueling": True},
+    "+per": {"algo": "dqn", "prioritized": True},
+    "+n-step": {"algo": "dqn", "n_step": 3},
+    "+noisy": {"algo": "dqn", "noisy": True},
+    "+c51": {"algo": "dqn", "distributional": True},
+    "rainbow": {"algo": "rainbow"},
+}
+
+# rl-baselines3-zoo, hyperparams/dqn.yml and a2c.yml, CartPole-v1.
+ZOO_DQN = dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1000, gamma=0.99,
+               target_update_interval=10, train_freq=256, gradient_steps=128, exploration_fraction=0.16,
+               exploration_final_eps=0.04, policy_kwargs=dict(net_arch=[256, 256]))
+ZOO_A2C = dict(n_envs=8, ent_coef=0.0)
+
+
+def ours(values: dict[str, Any], seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    from agentlab.train import train
+
+    t0 = time.perf_counter()
+    result = train({**values, "env": "CartPole-v1", "seed": seed, "steps": args.budget, "backend": args.backend,
+                    "eval_every": args.eval_every, "eval_episodes": EVAL_EPISODES, "solve_return": SOLVE,
+                    "run_dir": str(args.root / f"{values['algo']}_{'-'.join(map(str, values.values()))}_s{seed}")},
+                   progress=False)
+    return {"solved_at": result.solved_at, "wall": time.perf_counter() - t0, "env_steps": result.env_steps}
+
+
+def greedy_mean(model: Any, seed: int) -> float:
+    import gymnasium as gym
+
+    env = gym.make("CartPole-v1")
+    returns = []
+    for k in range(EVAL_EPISODES):
+        obs, _ = env.reset(seed=seed + k)
+        total, done = 0.0, False
+        while not done:
+            action, _ = model.predict(obs, deterministic=True)
+            obs, r, term, trunc, _ = env.step(int(action))
+            total, done = total + r, term or trunc
+        returns.append(total)
+    return float(np.mean(returns))
+
+
+def sb3(kind: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    import torch
+    from stable_baselines3 import A2C, DQN
+    from stable_baselines3.common.callbacks import BaseCallback
+    from stable_baselines3.common.env_util import make_vec_env
+
+    torch.set_num_threads(1)
+
+    class SolveCheck(BaseCallback):
+        def __init__(self) -> None:
+            super().__init__()
+            self.next_eval, self.solved_at = args.eval_every, None
+
+        def _on_step(self) -> bool:
+            if self.num_timesteps >= self.next_eval:
+                self.next_eval += args.eval_every
+                if greedy_mean(self.model, seed + 999_983) >= SOLVE:
+                    self.solved_at = self.num_timesteps
+                    return False
+            return True
+
+    t0 = time.perf_counter()
+    if kind == "sb3_dqn":
+        model = DQN("MlpPolicy", "CartPole-v1", seed=seed, device="cpu", **ZOO_DQN)
+    else:
+        env = make_vec_env("CartPole-v1", n_envs=ZOO_A2C["n_envs"], seed=seed)
+        model = A2C("MlpPolicy", env, seed=seed, device="cpu", ent_coef=ZOO_A2C["ent_coef"])
+    check = SolveCheck()
+    model.learn(total_timesteps=args.budget, callback=check)
+    return {"solved_at": check.solved_at, "wall": time.perf_counter() - t0, "env_steps": model.num_timesteps}
+
+
+def summarise(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    solved = [r for r in rows if r["solved_at"] is not None]
+    out = {"name": name, "solved": f"{len(solved)}/{len(rows)}",
+           "steps_to_solve": [r["solved_at"] for r in rows], "wall_s": [round(r["wall"], 1) for r in rows],
+           "median_steps": float(np.median([r["solved_at"] for r in solved])) if solved else None,
+           "median_wall_s": float(np.median([r["wall"] for r in solved])) if solved else None}
+    print(f"{name:>10}: solved {out['solved']}, median steps {out['median_steps']}, median wall "
+          f"{out['median_wall_s'] and round(out['median_wall_s'], 1)} s; per seed steps {out['steps_to_solve']} "
+          f"wall {out['wall_s']}", flush=True)
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--algos", nargs="*", default=["dqn", "rainbow"])
+    parser.add_argument("--baseline", choices=["sb3_dqn", "sb3_a2c", "none"], default="sb3_dqn")
+    parser.add_argument("--ablation", action="store_true", help="run the Rainbow ablation table instead")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--budget", type=int, default=50_000, help="env steps allowed to solve")
+    parser.add_argument("--eval-every", type=int, default=2_000)
+    parser.add_argument("--backend", choices=["ray", "local"], default="ray")
+    args = parser.parse_args()
+    args.root = Path("runs") / f"bench_cartpole_{time.strftime('%Y%m%d-%H%M%S')}"
+    if args.backend == "ray":
+        from agentlab.backends import init_ray
+
+        init_ray()
+    variants = ABLATION if args.ablation else {a: {"algo": a} for a in args.algos}
+    results = []
+    for name, values in variants.items():
+        results.append(summarise(name, [ours(values, seed, args) for seed in range(args.seeds)]))
+    if args.baseline != "none" and not args.ablation:
+        results.append(summarise(args.baseline, [sb3(args.baseline, seed, args) for seed in range(args.seeds)]))
+        base = results[-1]
+        for r in results[:-1]:
+            if r["median_steps"] and base["median_steps"]:
+                print(f"{r['name']} / {base['name']}: steps x{r['median_steps'] / base['median_steps']:.2f}, "
+                      f"wall x{r['median_wall_s'] / base['median_wall_s']:.2f}")
+    print(json.dumps({"backend": args.backend, "budget": args.budget, "results": results}))
+
+
+if __name__ == "__main__":
+    main()
