@@ -1,0 +1,83 @@
+"""The policy copy inside each worker, for A2C (ships its fragment) and A3C (ships gradients).
+
+Mnih et al. 2016, "Asynchronous Methods for Deep Reinforcement Learning", Algorithm S3: each A3C
+actor-learner computes the gradient of its own n-step rollout with its local copy of θ, and the
+shared parameters are updated with it asynchronously. Here the "shared parameters" are the
+learner's; ``process`` makes the gradient, ``A2CLearner.update`` applies it.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import gymnasium
+import numpy as np
+import torch
+
+from agentlab.a2c.config import A2CConfig
+from agentlab.a2c.losses import Batch, actor_critic_loss
+from agentlab.a2c.networks import make_network
+from agentlab.core import Fragment
+
+
+class Gradients(NamedTuple):
+    """What an A3C actor ships: one gradient of its rollout's loss, and the weights it was taken at."""
+
+    grads: list[np.ndarray]
+    """One array per parameter, in ``network.parameters()`` order."""
+    version: int
+    """The learner version of the weights the gradient was computed with (for staleness)."""
+    worker: int
+    policy_loss: float
+    value_loss: float
+    entropy: float
+
+
+class A2CActor:
+    """Samples from (or, greedily, takes the argmax of) the softmax policy on CPU."""
+
+    def __init__(
+        self,
+        config: A2CConfig,
+        obs_space: gymnasium.Space,
+        action_space: gymnasium.Space,
+        worker_index: int,
+        seed: int,
+        ship_gradients: bool,
+    ) -> None:
+        self.config = config
+        self.worker_index = worker_index
+        self.ship_gradients = ship_gradients
+        with torch.random.fork_rng(devices=[]):  # the weights are overwritten by set_weights anyway
+            self.network = make_network(obs_space, action_space, config.encoder, config.hidden_sizes)
+        stream = np.random.SeedSequence([seed, worker_index]).generate_state(1)[0]  # one stream per worker
+        self.generator = torch.Generator().manual_seed(int(stream))
+        self.version = -1
+
+    def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
+        with torch.no_grad():
+            logits, _ = self.network(torch.as_tensor(obs))  # [E, A]
+        if explore:
+            actions = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=self.generator).squeeze(1)
+        else:
+            actions = logits.argmax(dim=-1)
+        return actions.numpy()  # [E]
+
+    def set_weights(self, weights: dict[str, np.ndarray], version: int) -> None:
+        # torch.tensor copies: arrays that came through Ray's object store are read-only.
+        self.network.load_state_dict({name: torch.tensor(w) for name, w in weights.items()})
+        self.version = version
+
+    def process(self, fragment: Fragment) -> Fragment | Gradients:
+        """A2C: the fragment itself. A3C: the gradient of this fragment's loss at the local weights."""
+        if not self.ship_gradients:
+            return fragment
+        c = self.config
+        out = actor_critic_loss(self.network, Batch.from_fragment(fragment), c.gamma, c.gae_lambda,
+                                c.value_coef, c.entropy_coef, c.normalize_advantage)
+        self.network.zero_grad(set_to_none=True)
+        out.loss.backward()
+        grads = [p.grad.numpy().copy() if p.grad is not None else np.zeros(p.shape, np.float32)
+                 for p in self.network.parameters()]
+        return Gradients(grads, self.version, self.worker_index,
+                         float(out.policy_loss), float(out.value_loss), float(out.entropy))

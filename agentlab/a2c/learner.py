@@ -1,0 +1,104 @@
+"""The owner of the actor-critic's parameters and optimizer, for both A2C and A3C.
+
+Mnih et al. 2016, "Asynchronous Methods for Deep Reinforcement Learning": A3C applies each actor's
+gradient to the shared parameters as soon as it arrives (Algorithm S3), with shared RMSprop
+statistics (Section 4, "Optimization"); A2C, its synchronous variant, averages one batch from every
+actor and steps once. The only difference here is whether ``update`` receives a ``Fragment`` (and
+computes the gradient itself) or ``Gradients`` (computed by an actor on weights ``staleness``
+updates old).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from typing import Any
+
+import gymnasium
+import numpy as np
+import torch
+
+from agentlab.a2c.actor import Gradients
+from agentlab.a2c.config import A2CConfig
+from agentlab.a2c.losses import Batch, actor_critic_loss
+from agentlab.a2c.networks import make_network
+from agentlab.core import Fragment
+
+
+def make_optimizer(config: A2CConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    if config.optimizer == "rmsprop":
+        return torch.optim.RMSprop(params, lr=config.learning_rate, alpha=config.rms_alpha, eps=config.eps)
+    if config.optimizer == "adam":
+        betas = (0.9, config.rms_alpha)
+        return torch.optim.Adam(params, lr=config.learning_rate, betas=betas, eps=config.eps)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(params, lr=config.learning_rate)
+    raise ValueError(f"unknown optimizer '{config.optimizer}'; choose rmsprop, adam or sgd")
+
+
+class A2CLearner:
+    def __init__(
+        self,
+        config: A2CConfig,
+        obs_space: gymnasium.Space,
+        action_space: gymnasium.Space,
+        seed: int,
+        device: str = "cpu",
+    ) -> None:
+        self.config = config
+        self.device = torch.device(device)
+        with torch.random.fork_rng(devices=[]):  # seeded initialisation without touching the global RNG
+            torch.manual_seed(seed)
+            self.network = make_network(obs_space, action_space, config.encoder, config.hidden_sizes)
+        self.network.to(self.device)
+        self.params = list(self.network.parameters())
+        self.optimizer = make_optimizer(config, self.params)
+        self.version = 0
+        self.sums: defaultdict[str, float] = defaultdict(float)
+        self.updates_since_log = 0
+
+    def update(self, payload: Fragment | Gradients) -> dict[str, float]:
+        """A2C: a fragment (all workers' rollouts side by side). A3C: one actor's gradient."""
+        if isinstance(payload, Gradients):
+            for p, g in zip(self.params, payload.grads, strict=True):
+                p.grad = torch.tensor(g, device=self.device)  # a copy: clipping scales it in place
+            metrics = {"policy_loss": payload.policy_loss, "value_loss": payload.value_loss,
+                       "entropy": payload.entropy, "staleness": float(self.version - payload.version)}
+        else:
+            c = self.config
+            out = actor_critic_loss(self.network, Batch.from_fragment(payload, self.device), c.gamma,
+                                    c.gae_lambda, c.value_coef, c.entropy_coef, c.normalize_advantage)
+            self.optimizer.zero_grad(set_to_none=True)
+            out.loss.backward()
+            metrics = {"policy_loss": float(out.policy_loss), "value_loss": float(out.value_loss),
+                       "entropy": float(out.entropy)}
+        metrics["grad_norm"] = self._clip_gradients()
+        self.optimizer.step()
+        self.version += 1
+        for key, value in metrics.items():
+            self.sums[key] += value
+        self.updates_since_log += 1
+        return metrics
+
+    def metrics(self) -> dict[str, float]:
+        """Means over the updates since the last call: one update's staleness or loss is too noisy to log."""
+        means = {key: total / max(self.updates_since_log, 1) for key, total in self.sums.items()}
+        self.sums.clear()
+        self.updates_since_log = 0
+        return means
+
+    def _clip_gradients(self) -> float:
+        """The global gradient norm before clipping; clips to ``max_grad_norm`` when it is positive."""
+        limit = self.config.max_grad_norm if self.config.max_grad_norm > 0 else float("inf")
+        return float(torch.nn.utils.clip_grad_norm_(self.params, limit))
+
+    def get_weights(self) -> dict[str, np.ndarray]:
+        return {name: t.detach().cpu().numpy().copy() for name, t in self.network.state_dict().items()}
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
+                "version": self.version}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.network.load_state_dict(state["network"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.version = int(state["version"])

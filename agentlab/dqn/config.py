@@ -1,0 +1,145 @@
+"""Hyperparameters of the DQN family, and the presets of ``--algo dqn`` and ``--algo rainbow``.
+
+Defaults are DQN (Mnih et al. 2015) with every Rainbow component off; Rainbow (Hessel et al. 2018) is
+the same config with the flags on (``RAINBOW_FLAGS``), not a subclass.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+
+@dataclass
+class DQNConfig:
+    lr: float = 1e-3
+    """Adam learning rate."""
+    adam_eps: float = 1e-8
+    """Adam's ε (Rainbow uses 1.5e-4, i.e. 0.01 / batch size)."""
+    gamma: float = 0.99
+    """Discount factor."""
+    batch_size: int = 64
+    """Transitions per learner step."""
+    buffer_size: int = 100_000
+    """Replay capacity in transitions."""
+    learning_starts: int = 1_000
+    """Env steps collected before the first learner step."""
+    replay_ratio: float = 0.25
+    """Learner steps per env step after ``learning_starts`` (0.25: one update every 4 steps)."""
+    target_update_period: int = 500
+    """Learner steps between target-network updates."""
+    tau: float = 1.0
+    """Polyak weight of each target update: θ' ← τθ + (1 − τ)θ' (1.0: hard copy)."""
+    epsilon_start: float = 1.0
+    """ε of the ε-greedy behaviour policy at the first env step."""
+    epsilon_end: float = 0.05
+    """ε after the linear decay."""
+    epsilon_decay_steps: int = 10_000
+    """Env steps (all workers) over which ε decays linearly from ``epsilon_start`` to ``epsilon_end``."""
+    apex_epsilon: float = 0.4
+    """Ape-X base ε: with N > 1 workers, worker i's ε never drops below ε^(1 + 7i/(N − 1))."""
+    double: bool = False
+    """Double Q-learning target: the online net picks argmax_a at s', the target net evaluates it."""
+    dueling: bool = False
+    """Dueling head: Q = V + A − aggregate(A) (Wang et al. 2016)."""
+    dueling_aggregate: str = "mean"
+    """How the dueling head centres the advantages: ``mean`` or ``max``."""
+    noisy: bool = False
+    """Factorised-Gaussian noisy linear layers in the head, instead of ε-greedy (Fortunato et al. 2018)."""
+    noisy_sigma0: float = 0.5
+    """σ₀ of noisy layers: σ is initialised to σ₀/√fan_in."""
+    distributional: bool = False
+    """C51 categorical return distribution with a cross-entropy loss (Bellemare et al. 2017)."""
+    num_atoms: int = 51
+    """Atoms of the categorical support."""
+    v_min: float = -10.0
+    """Lowest atom of the support."""
+    v_max: float = 10.0
+    """Highest atom of the support."""
+    prioritized: bool = False
+    """Proportional prioritized replay (Schaul et al. 2016)."""
+    alpha: float = 0.5
+    """Priority exponent: P(i) ∝ p_i^α."""
+    beta0: float = 0.4
+    """Initial importance-sampling exponent, annealed linearly to 1."""
+    beta_steps: int = 100_000
+    """Replay samples (learner steps) over which β reaches 1."""
+    priority_eps: float = 1e-6
+    """Added to every priority so that no transition becomes unsampleable."""
+    n_step: int = 1
+    """Steps of the multi-step return."""
+    loss: str = "huber"
+    """TD loss of non-distributional heads: ``huber`` (δ = 1, Nature DQN's error clipping) or ``mse``."""
+    max_grad_norm: float = 10.0
+    """Clip the gradient's global norm to this (0: no clipping)."""
+    encoder: str = "auto"
+    """Observation encoder (``agentlab.encoders``): auto, mlp, nature_cnn, nature_cnn_torso, ..."""
+    hidden_sizes: tuple[int, ...] = (128, 128)
+    """Hidden layer sizes of the ``mlp`` encoder."""
+    head_hidden: tuple[int, ...] = ()
+    """Hidden layer sizes of each head stream (noisy when ``noisy``), between encoder and outputs."""
+    frame_stack: int = -1
+    """Frames per stacked observation, stored once in replay (-1: 4 for Atari images, else off; 0: off)."""
+
+    @property
+    def atoms(self) -> int:
+        """Outputs per action: ``num_atoms`` when distributional, else 1 (the Q value)."""
+        return self.num_atoms if self.distributional else 1
+
+    def epsilon_at(self, env_steps: int) -> float:
+        """The linear ε schedule at this many env steps (counted over all workers)."""
+        progress = min(1.0, env_steps / max(1, self.epsilon_decay_steps))
+        return self.epsilon_start + progress * (self.epsilon_end - self.epsilon_start)
+
+
+RAINBOW_FLAGS: dict[str, Any] = dict(
+    double=True, dueling=True, noisy=True, distributional=True, prioritized=True, n_step=3
+)
+"""The six Rainbow components on top of DQN (Hessel et al. 2018, Sec. 3)."""
+
+
+def is_atari(env_id: str) -> bool:
+    return env_id.startswith("ALE/")
+
+
+def dqn_preset(env_id: str) -> dict[str, Any]:
+    """Tuned CartPole settings; Nature DQN on Atari (Mnih et al. 2015, Extended Data Table 1)."""
+    if "CartPole" in env_id:
+        # Close to rl-baselines3-zoo's DQN settings: 128 updates every 256 steps, the target refreshed
+        # before each burst (fragments of 256 steps and target_update_period = 128 line up).
+        return dict(
+            lr=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1_024, replay_ratio=0.5,
+            target_update_period=128, epsilon_decay_steps=8_000, epsilon_end=0.04, apex_epsilon=0.04,
+            hidden_sizes=(256, 256), fragment_length=256,
+        )
+    if is_atari(env_id):
+        # Adam stands in for the paper's RMSProp (lr 2.5e-4); ε-decay and replay start count agent steps.
+        return dict(
+            lr=1e-4, adam_eps=1.5e-4, batch_size=32, buffer_size=1_000_000, learning_starts=50_000,
+            replay_ratio=0.25, target_update_period=10_000, epsilon_start=1.0, epsilon_end=0.1,
+            epsilon_decay_steps=1_000_000, encoder="nature_cnn", head_hidden=(), loss="huber",
+            steps=10_000_000, workers=2,
+        )
+    return {}
+
+
+def rainbow_preset(env_id: str) -> dict[str, Any]:
+    """All components on; Hessel et al. 2018 Table 1 on Atari (frames = 4 env steps)."""
+    values: dict[str, Any] = dict(RAINBOW_FLAGS)
+    if "CartPole" in env_id:
+        values.update(
+            lr=1e-3, adam_eps=1e-8, batch_size=64, buffer_size=50_000, learning_starts=1_000,
+            replay_ratio=0.5, target_update_period=250, v_min=0.0, v_max=100.0, num_atoms=51,
+            hidden_sizes=(128,), head_hidden=(128,), beta_steps=25_000, fragment_length=16,
+        )
+    elif is_atari(env_id):
+        values.update(
+            lr=6.25e-5, adam_eps=1.5e-4, batch_size=32, buffer_size=1_000_000,
+            learning_starts=20_000,  # 80k frames
+            replay_ratio=0.25,  # one update every 4 steps
+            target_update_period=2_000,  # 32k frames = 8k env steps = 2k learner steps
+            v_min=-10.0, v_max=10.0, num_atoms=51, noisy_sigma0=0.5, alpha=0.5, beta0=0.4,
+            beta_steps=12_500_000,  # β → 1 over the 200M frames = 12.5M learner steps of training
+            encoder="nature_cnn_torso", head_hidden=(512,), steps=10_000_000, workers=2,
+        )
+    return values

@@ -1,0 +1,150 @@
+"""The DQN learner: replay, online and target networks, Adam, and the update schedule.
+
+Mnih et al. 2015 (replay, target network), with the Rainbow components of Hessel et al. 2018 switched
+on by config flags: n-step transitions at insert time, prioritized sampling, double and distributional
+targets (``losses``), dueling and noisy heads (``networks``).
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import gymnasium as gym
+import torch
+
+from agentlab.core import Fragment
+from agentlab.dqn.config import DQNConfig
+from agentlab.dqn.losses import c51_loss, td_loss
+from agentlab.dqn.networks import build_q_network, update_target
+from agentlab.encoders import is_image
+from agentlab.replay import NStepAccumulator, ReplayBatch, ReplayBuffer
+
+
+def frame_stack_for(cfg: DQNConfig, obs_space: gym.Space) -> int:
+    """``frame_stack = -1`` (auto): a CHW uint8 stack ``[k, H, W]`` is stored frame by frame, else whole."""
+    if cfg.frame_stack >= 0:
+        return cfg.frame_stack
+    shape = obs_space.shape
+    return int(shape[0]) if is_image(obs_space) and len(shape) == 3 and 1 < shape[0] < shape[-1] else 0
+
+
+class DQNLearner:
+    """Consumes fragments; keeps ``updates / (env_steps − learning_starts) ≈ replay_ratio``.
+
+    ``version`` counts learner steps (gradient updates).
+    """
+
+    def __init__(self, cfg: DQNConfig, obs_space: gym.Space, action_space: gym.Space, seed: int,
+                 device: str = "cpu") -> None:
+        self.cfg = cfg
+        self.device = torch.device(device)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.online = build_q_network(cfg, obs_space, action_space).to(self.device).train()
+        self.target = copy.deepcopy(self.online).requires_grad_(False)
+        self.params = list(self.online.parameters())
+        # The fused kernel: one pass over all parameters, faster than the default on CPU and GPU alike.
+        self.optimizer = torch.optim.Adam(self.params, lr=cfg.lr, eps=cfg.adam_eps, fused=True)
+        self.accumulator = NStepAccumulator(cfg.n_step, cfg.gamma)
+        self.replay = ReplayBuffer(
+            cfg.buffer_size, tuple(obs_space.shape), obs_space.dtype, seed, prioritized=cfg.prioritized,
+            alpha=cfg.alpha, beta0=cfg.beta0, beta_steps=cfg.beta_steps, priority_eps=cfg.priority_eps,
+            frame_stack=frame_stack_for(cfg, obs_space),
+        )
+        self.noise_generator = torch.Generator(self.device).manual_seed(seed)
+        self.version = 0
+        self.env_steps = 0
+
+    @property
+    def epsilon(self) -> float:
+        return 0.0 if self.cfg.noisy else self.cfg.epsilon_at(self.env_steps)
+
+    def updates_due(self) -> int:
+        """Learner steps owed: ``replay_ratio`` per env step beyond ``learning_starts``, minus those done."""
+        cfg = self.cfg
+        if self.env_steps < cfg.learning_starts or len(self.replay) < cfg.batch_size:
+            return 0
+        return int((self.env_steps - cfg.learning_starts) * cfg.replay_ratio) - self.version
+
+    def update(self, fragment: Fragment) -> dict[str, float]:
+        num_envs = fragment.rewards.shape[1]
+        self.replay.add(self.accumulator.add(fragment, stream_offset=fragment.worker * num_envs))
+        self.env_steps += fragment.num_steps
+        steps = self.updates_due()
+        metrics = {"loss": float("nan"), "q_mean": float("nan"), "epsilon": self.epsilon, "beta": self.replay.beta,
+                   "updates": float(self.version), "buffer": float(len(self.replay))}
+        if steps <= 0:  # the same keys every time: the metrics log takes its columns from the first row
+            return metrics
+        losses, q_taken = [], []
+        for _ in range(steps):
+            loss, q = self.learn_step(self.replay.sample(self.cfg.batch_size))
+            losses.append(loss)
+            q_taken.append(q)
+        # Read back once per fragment, not per step: no host sync inside the loop (unless prioritized).
+        loss_mean, q_mean = torch.stack([torch.stack(losses).mean(), torch.cat(q_taken).mean()]).tolist()
+        metrics.update(loss=loss_mean, q_mean=q_mean, updates=float(self.version), beta=self.replay.beta)
+        return metrics
+
+    def learn_step(self, batch: ReplayBatch) -> tuple[torch.Tensor, torch.Tensor]:
+        """One gradient step on a sampled batch; returns the loss and ``[B]`` Q of the taken actions, detached."""
+        cfg, device = self.cfg, self.device
+        obs_t = torch.from_numpy(batch.obs).to(device, non_blocking=True)
+        next_obs = torch.from_numpy(batch.next_obs).to(device, non_blocking=True)
+        action_t = torch.from_numpy(batch.action).to(device, non_blocking=True)
+        reward_t = torch.from_numpy(batch.reward).to(device, non_blocking=True)
+        discount_t = torch.from_numpy(batch.discount).to(device, non_blocking=True)
+        weights_t = torch.from_numpy(batch.weights).to(device, non_blocking=True) if cfg.prioritized else None
+        if cfg.noisy:  # independent fresh noise for online and target nets at every step
+            self.online.reset_noise(self.noise_generator)
+            self.target.reset_noise(self.noise_generator)
+
+        out_t = self.online(obs_t)  # [B, A, N]
+        with torch.no_grad():
+            next_target = self.target(next_obs)  # [B, A, N]
+            next_select = self.online(next_obs) if cfg.double else next_target  # [B, A, N]
+            q_next_select = self.online.q_values(next_select)  # [B, A]
+        if cfg.distributional:
+            loss, extras = c51_loss(out_t, action_t, reward_t, discount_t, next_target, q_next_select,
+                                    self.online.support, weights_t)
+        else:
+            loss, extras = td_loss(out_t.squeeze(-1), action_t, reward_t, discount_t, next_target.squeeze(-1),
+                                   q_next_select, weights_t, cfg.loss)
+
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True)
+        self.optimizer.step()
+        if cfg.prioritized:
+            self.replay.update_priorities(batch.indices, extras["priority"].cpu().numpy())
+        self.version += 1
+        if self.version % cfg.target_update_period == 0:
+            update_target(self.target, self.online, cfg.tau)
+        return loss.detach(), extras["q_taken"]
+
+    def get_weights(self) -> dict[str, Any]:
+        params = {k: v.detach().to("cpu", copy=True).numpy() for k, v in self.online.state_dict().items()}
+        return {"params": params, "epsilon": self.epsilon}
+
+    def state_dict(self) -> dict[str, Any]:
+        """Networks, optimizer, counters (ε follows env_steps) and the replay's β clock; not its contents."""
+        return {
+            "online": self.online.state_dict(),
+            "target": self.target.state_dict(),
+            "optimizer": self.optimizer.state_dict(),
+            "version": self.version,
+            "env_steps": self.env_steps,
+            "replay": self.replay.state_dict(),
+            "noise_generator": self.noise_generator.get_state(),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.online.load_state_dict(state["online"])
+        self.target.load_state_dict(state["target"])
+        self.optimizer.load_state_dict(state["optimizer"])
+        self.version = int(state["version"])
+        self.env_steps = int(state["env_steps"])
+        self.replay.load_state_dict(state["replay"])
+        self.noise_generator.set_state(state["noise_generator"])
+

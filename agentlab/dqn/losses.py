@@ -1,0 +1,104 @@
+"""DQN-family losses: pure functions of a batch, returning ``(loss, extras)``.
+
+- TD loss: Mnih et al. 2015 (Nature DQN, eq. 2 / Methods: error clipping = Huber with δ = 1),
+  Double Q target from van Hasselt et al. 2016 (eq. 4).
+- Categorical loss: Bellemare et al. 2017 (C51, Algorithm 1), multi-step and double as in
+  Hessel et al. 2018 (Rainbow, eq. 3 and Sec. 3 "Double Q-learning").
+
+The replay supplies ``discount_t`` already as γ^k (or 0 when the episode terminated within the k steps),
+and ``reward_t`` as the k-step discounted sum, so both losses are written for one generic step.
+``weights_t`` are prioritized replay's importance-sampling weights (Schaul et al. 2016, Sec. 3.4).
+"""
+
+from __future__ import annotations
+
+import torch
+from torch.nn import functional as F
+
+
+def td_loss(
+    q_t: torch.Tensor,
+    action_t: torch.Tensor,
+    reward_t: torch.Tensor,
+    discount_t: torch.Tensor,
+    q_next_target: torch.Tensor,
+    q_next_select: torch.Tensor,
+    weights_t: torch.Tensor | None = None,
+    loss: str = "huber",
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """One-step TD loss on ``[B, A]`` Q values.
+
+    ``q_next_select`` picks ``a* = argmax_a q_next_select(s', a)``: the online net for Double DQN, the
+    target net itself for DQN (then ``a*`` is the max). The target net evaluates it:
+    ``y = r + γ^k q_target(s', a*)``. Extras: ``td_error`` y − q(s, a) and ``priority`` |td_error|.
+    """
+    q_taken = q_t.gather(1, action_t.long().unsqueeze(1)).squeeze(1)  # [B, A] → [B]
+    with torch.no_grad():
+        a_star = q_next_select.argmax(dim=1, keepdim=True)  # [B, 1]
+        q_next = q_next_target.gather(1, a_star).squeeze(1)  # [B]
+        y = reward_t + discount_t * q_next  # [B]
+    if loss == "huber":
+        per_sample = F.smooth_l1_loss(q_taken, y, reduction="none")  # [B] ½δ² for |δ| ≤ 1, |δ| − ½ beyond
+    elif loss == "mse":
+        per_sample = F.mse_loss(q_taken, y, reduction="none")  # [B] δ²
+    else:
+        raise ValueError(f"loss must be 'huber' or 'mse', got '{loss}'")
+    if weights_t is not None:
+        per_sample = weights_t * per_sample
+    td_error = (y - q_taken).detach()
+    return per_sample.mean(), {"td_error": td_error, "priority": td_error.abs(), "q_taken": q_taken.detach()}
+
+
+def categorical_projection(
+    next_probs: torch.Tensor, rewards: torch.Tensor, discounts: torch.Tensor, support: torch.Tensor
+) -> torch.Tensor:
+    """Project the distribution of ``r + γ^k Z(s', a*)`` onto the fixed support (Bellemare et al. Alg. 1).
+
+    ``next_probs [B, N]`` sits on ``support [N]`` (evenly spaced, v_min … v_max). Each shifted atom
+    ``T̂z_j = r + γ^k z_j`` is clipped to [v_min, v_max] and its mass split between its two neighbours
+    in proportion to closeness. Where ``T̂z_j`` lands exactly on an atom (b_j integer, l = u) the whole
+    mass goes there; Algorithm 1 as printed would drop it. No loop over the batch: one ``scatter_add_``.
+    """
+    num_atoms = support.shape[0]
+    v_min, v_max = support[0], support[-1]
+    delta_z = (v_max - v_min) / (num_atoms - 1)
+    tz = rewards.unsqueeze(1) + discounts.unsqueeze(1) * support.unsqueeze(0)  # [B, N] T̂z_j = r + γ^k z_j
+    tz = torch.clamp(tz, v_min, v_max)  # [B, N] clipped to [v_min, v_max]
+    b = (tz - v_min) / delta_z  # [B, N] b_j ∈ [0, N − 1]
+    lower = b.floor()  # [B, N] l
+    upper_weight = b - lower  # [B, N] (b − l): share of the upper neighbour; 0 when b is an atom
+    lower_idx = lower.long()
+    upper_idx = (lower_idx + 1).clamp(max=num_atoms - 1)  # u = l + 1 (its share is 0 whenever it is clamped)
+    projected = torch.zeros_like(next_probs)  # [B, N] m
+    projected.scatter_add_(1, lower_idx, next_probs * (1.0 - upper_weight))  # m_l += p_j (u − b_j)
+    projected.scatter_add_(1, upper_idx, next_probs * upper_weight)  # m_u += p_j (b_j − l)
+    return projected
+
+
+def c51_loss(
+    logits_t: torch.Tensor,
+    action_t: torch.Tensor,
+    reward_t: torch.Tensor,
+    discount_t: torch.Tensor,
+    next_logits_target: torch.Tensor,
+    q_next_select: torch.Tensor,
+    support: torch.Tensor,
+    weights_t: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """Cross-entropy ``−Σ_i m_i log p_i(s, a)`` between the projected target ``m`` and the prediction.
+
+    Rainbow eq. 3 with ``a* = argmax_a q_next_select(s', a)`` (online net: double; target net: C51) and
+    ``d'_t = (R_t^(k) + γ^k z, p_target(s', a*))``. The per-sample cross-entropy is the PER priority.
+    Logits are ``[B, A, N]``; extras: ``cross_entropy``, ``priority`` (both ``[B]``) and ``q_taken``.
+    """
+    batch = torch.arange(logits_t.shape[0], device=logits_t.device)
+    log_p = logits_t[batch, action_t.long()].log_softmax(dim=-1)  # [B, A, N] → [B, N]
+    with torch.no_grad():
+        a_star = q_next_select.argmax(dim=1)  # [B]
+        next_probs = next_logits_target[batch, a_star].softmax(dim=-1)  # [B, N] p_target(s', a*)
+        target = categorical_projection(next_probs, reward_t, discount_t, support)  # [B, N] Φ T̂ Z
+    cross_entropy = -(target * log_p).sum(dim=-1)  # [B]
+    per_sample = cross_entropy if weights_t is None else weights_t * cross_entropy
+    q_taken = (log_p.detach().exp() * support).sum(dim=-1)  # [B]
+    extras = {"cross_entropy": cross_entropy.detach(), "priority": cross_entropy.detach(), "q_taken": q_taken}
+    return per_sample.mean(), extras

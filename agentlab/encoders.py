@@ -1,0 +1,148 @@
+"""Observation encoders for agents: one protocol, built by name.
+
+An encoder is an ``nn.Module`` exposing ``features_dim: int`` that maps an observation batch to
+``[B, features_dim]`` (the feature-extractor protocol of Stable-Baselines3). ``make_encoder`` wraps the
+chosen body in an ``ObsAdapter`` that takes the *raw* observation batch as a tensor — uint8 images,
+HWC images, Discrete indices — and prepares it, so agents never care what the environment emits.
+
+Image bodies come from ``perception`` (which never imports agentlab); they are imported lazily so that
+a tabular or MLP run does not pay for them. To add one, add a constructor to ``ENCODERS``.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Sequence
+
+import gymnasium as gym
+import numpy as np
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+
+class MLP(nn.Module):
+    """Fully connected ReLU layers: ``[B, in_dim]`` → ``[B, hidden_sizes[-1]]``."""
+
+    def __init__(self, in_dim: int, hidden_sizes: Sequence[int] = (64, 64)) -> None:
+        super().__init__()
+        layers: list[nn.Module] = []
+        for size in hidden_sizes:
+            layers += [nn.Linear(in_dim, size), nn.ReLU()]
+            in_dim = size
+        self.body = nn.Sequential(*layers)
+        self.features_dim = in_dim
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)  # [B, features_dim]
+
+
+def _perception_cnn(class_name: str) -> Callable[..., nn.Module]:
+    """A constructor ``(chw_shape, **kwargs)`` for an image encoder in ``perception.encoders``."""
+
+    def build(shape: tuple[int, ...], **kwargs: int) -> nn.Module:
+        cls = getattr(importlib.import_module("perception.encoders"), class_name)
+        return cls(in_channels=shape[0], input_hw=tuple(shape[1:]), **kwargs)
+
+    return build
+
+
+class ConvTorso(nn.Module):
+    """The convolutional part of a perception CNN alone (``features_dim`` = flattened conv output).
+
+    Rainbow (Hessel et al. 2018) puts its hidden 512-unit layers in the noisy dueling streams, so its
+    torso ends at the last convolution rather than at the CNN's fully connected layer.
+    """
+
+    def __init__(self, cnn: nn.Module, shape: tuple[int, ...]) -> None:
+        super().__init__()
+        self.body = cnn.body  # type: ignore[union-attr]
+        with torch.no_grad():
+            self.features_dim = int(self.body(torch.zeros(1, *shape)).shape[1])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.body(x)  # [B, features_dim]
+
+
+def _nature_cnn_torso(shape: tuple[int, ...]) -> nn.Module:
+    return ConvTorso(_perception_cnn("NatureCNN")(shape), shape)
+
+
+ENCODERS: dict[str, Callable[..., nn.Module]] = {
+    "mlp": lambda shape, hidden_sizes=(64, 64): MLP(int(np.prod(shape)), hidden_sizes),
+    "nature_cnn": _perception_cnn("NatureCNN"),
+    "nature_cnn_torso": _nature_cnn_torso,
+    "small_atari_cnn": _perception_cnn("SmallAtariCNN"),
+    "impala_cnn": _perception_cnn("ImpalaCNN"),
+}
+"""Encoder name → constructor ``(shape, **kwargs)``; ``shape`` is the prepared observation's shape (CHW)."""
+
+IMAGE_ENCODERS = ("nature_cnn", "nature_cnn_torso", "small_atari_cnn", "impala_cnn")
+
+
+def is_image(space: gym.Space) -> bool:
+    """A uint8 Box of rank 2 (H, W) or 3 (CHW or HWC)."""
+    return isinstance(space, gym.spaces.Box) and space.dtype == np.uint8 and len(space.shape) in (2, 3)
+
+
+def _is_hwc(shape: tuple[int, ...]) -> bool:
+    """Channels last when the last axis is small (gray, RGB, RGBA, a stack of 4) and the first is not."""
+    return len(shape) == 3 and shape[-1] <= 4 < shape[0]
+
+
+class ObsAdapter(nn.Module):
+    """Raw observation batch → the body's input: one-hot, flatten, uint8/255, HWC → CHW."""
+
+    def __init__(self, space: gym.Space, body: nn.Module) -> None:
+        super().__init__()
+        self.body = body
+        self.features_dim: int = body.features_dim
+        self.num_states = int(space.n) if isinstance(space, gym.spaces.Discrete) else 0
+        self.image = is_image(space)
+        self.hwc = self.image and _is_hwc(space.shape)
+        self.unsqueeze = self.image and len(space.shape) == 2
+
+    def prepare(self, obs: torch.Tensor) -> torch.Tensor:
+        if self.num_states:
+            return F.one_hot(obs.long().view(-1), self.num_states).float()  # [B] → [B, n]
+        if not self.image:
+            return obs.float().flatten(1)  # [B, ...] → [B, D]
+        x = obs.float() / 255.0
+        if self.unsqueeze:
+            x = x.unsqueeze(1)  # [B, H, W] → [B, 1, H, W]
+        if self.hwc:
+            x = x.permute(0, 3, 1, 2)  # [B, H, W, C] → [B, C, H, W]
+        return x
+
+    def forward(self, obs: torch.Tensor) -> torch.Tensor:
+        return self.body(self.prepare(obs))  # [B, features_dim]
+
+
+def prepared_shape(space: gym.Space) -> tuple[int, ...]:
+    """The shape one observation has after ``ObsAdapter.prepare`` (CHW for images)."""
+    if isinstance(space, gym.spaces.Discrete):
+        return (int(space.n),)
+    shape = tuple(space.shape)
+    if is_image(space):
+        if len(shape) == 2:
+            return (1, *shape)
+        if _is_hwc(shape):
+            return (shape[2], shape[0], shape[1])
+    return shape
+
+
+def resolve_name(space: gym.Space, name: str = "auto") -> str:
+    """``auto`` → ``nature_cnn`` for images, ``mlp`` otherwise; other names must be in ``ENCODERS``."""
+    if name == "auto":
+        return "nature_cnn" if is_image(space) else "mlp"
+    if name not in ENCODERS:
+        raise ValueError(f"unknown encoder '{name}'; choose one of: auto, {', '.join(sorted(ENCODERS))}")
+    return name
+
+
+def make_encoder(obs_space: gym.Space, name: str = "auto", **kwargs: object) -> nn.Module:
+    """An ``ObsAdapter`` around the named body; ``kwargs`` go to the body (``hidden_sizes`` for ``mlp``)."""
+    name = resolve_name(obs_space, name)
+    if name in IMAGE_ENCODERS and not is_image(obs_space):
+        raise ValueError(f"encoder '{name}' needs image observations (uint8 Box), got {obs_space}")
+    return ObsAdapter(obs_space, ENCODERS[name](prepared_shape(obs_space), **kwargs))
