@@ -28,9 +28,9 @@ class ConfigError(ValueError):
 class RunConfig:
     """How a run is launched and recorded; the algorithm's own hyperparameters live in its config."""
 
-    algo: str = "rainbow"
+    algo: str = "q_learning"
     """Algorithm name (see ``--algo``)."""
-    env: str = "CartPole-v1"
+    env: str = "agentlab/CliffWalking-v0"
     """Environment id: agentlab/..., a gymnasium id, or an ALE id such as ALE/Pong-v5."""
     steps: int = 50_000
     """Environment steps to train for, counted over all workers."""

@@ -16,6 +16,10 @@ from typing import Any
 from agentlab import algorithms
 from agentlab.config import ConfigError, RunConfig, field_docs, load_yaml, parse_set
 
+DEMO = {"algo": "q_learning", "env": "agentlab/CliffWalking-v0", "workers": 2, "fragment_length": 16,
+        "steps": 20_000, "eval_episodes": 20}
+"""The no-argument demo: Q-learning finds the cliff-edge path with two Ray workers in well under a minute."""
+
 FLAGS = ("algo", "env", "steps", "seed", "workers", "envs_per_worker", "backend", "address", "run_dir", "device")
 
 
@@ -71,8 +75,7 @@ def main(argv: list[str] | None = None) -> int:
             list_keys(str(values.get("algo", RunConfig.algo)))
             return 0
         if not values and not args.resume:
-            # The default demo: learn, then show a greedy evaluation of what was learned.
-            values = {"eval_episodes": 20}
+            values = dict(DEMO)
         from agentlab.train import train
 
         result = train(values, progress=not args.quiet, resume=args.resume)

@@ -24,10 +24,10 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="training seed; held-out images use seed + 1")
     parser.add_argument("--fpn", action="store_true", help="add the FPN neck and a stride-16 level")
     parser.add_argument("--threads", type=int, default=DetectionTrainConfig.threads, help="torch threads")
-    parser.add_argument("--out", type=Path, default=None, help="run folder (default runs/<time>-detection)")
+    parser.add_argument("--out", type=Path, default=None, help="run folder (default under runs/)")
     args = parser.parse_args()
 
-    out = args.out or Path("runs") / time.strftime("%Y%m%d-%H%M%S-detection")
+    out = args.out or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}_bench-detection_s{args.seed}"
     config = replace(DetectionTrainConfig(), model=YoloConfig(fpn=args.fpn), threads=args.threads)
     start = time.perf_counter()
     metrics = train_detection(args.minutes, out, seed=args.seed, config=config)

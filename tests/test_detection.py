@@ -171,22 +171,23 @@ def test_model_output_shapes(fpn: bool, shapes: list[tuple[int, ...]]) -> None:
 def test_tiny_overfit_on_two_images() -> None:
     torch.manual_seed(0)
     torch.set_num_threads(1)
-    dataset = ShapesDataset(2, seed=5)
+    dataset = ShapesDataset(2, seed=0)  # 2 + 3 shapes covering all three classes
     images, _, boxes, labels = collate([dataset[0], dataset[1]])
     wh = torch.cat([b[:, 2:] - b[:, :2] for b in boxes])
     config = YoloConfig(width=8, anchors_per_scale=1)
     model = YOLO(config, wh.mean(0, keepdim=True))
     targets = build_targets(boxes, labels, model.anchors, config.strides, config.image_size)
+    assert sum(int(t.has_object.sum()) for t in targets) == 5  # no two boxes share a slot
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-2)
     for _ in range(150):
         loss, _ = yolo_loss(model(images), targets)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-    assert loss.item() < 0.5
+    assert loss.item() < 0.2  # 0.02-0.03 at the end over three seeds
     found = [tuple(d) for d in model.eval().detect(images)]
-    mean_ap, _ = mean_average_precision(found, list(zip(boxes, labels, strict=True)), config.num_classes)
-    assert mean_ap > 0.95
+    mean_ap, per_class = mean_average_precision(found, list(zip(boxes, labels, strict=True)), config.num_classes)
+    assert mean_ap > 0.99 and min(per_class) > 0.99
 
 
 def test_train_save_load_and_draw_end_to_end(tmp_path) -> None:
