@@ -183,6 +183,7 @@ def test_a3c_applies_gradients_in_arrival_order_and_records_staleness() -> None:
     staleness = [learner.update(grads[1])["staleness"], learner.update(grads[0])["staleness"]]
     assert staleness == [0.0, 1.0]  # the second gradient was made on weights one update old
     assert learner.version == 2
+    assert learner.metrics()["staleness"] == 0.5  # the logged mean since the last log
     params = learner.network.parameters()
     for p, p0, g1, g0 in zip(params, theta, grads[1].grads, grads[0].grads, strict=True):
         expected = p0 - config.learning_rate * torch.from_numpy(g1)  # worker 1's gradient arrived first

@@ -28,7 +28,7 @@ def make_learner(config: A2CConfig, obs_space: gym.Space, action_space: gym.Spac
     return A2CLearner(config, obs_space, action_space, seed, device)
 
 
-A2C = Algorithm("a2c", A2CConfig, partial(make_actor, False), make_learner, "sync", preset)
-A3C = Algorithm("a3c", A2CConfig, partial(make_actor, True), make_learner, "async", preset)
+A2C = Algorithm("a2c", A2CConfig, partial(make_actor, False), make_learner, "sync", partial(preset, algo="a2c"))
+A3C = Algorithm("a3c", A2CConfig, partial(make_actor, True), make_learner, "async", partial(preset, algo="a3c"))
 
 __all__ = ["A2C", "A3C", "A2CActor", "A2CConfig", "A2CLearner", "Gradients"]
