@@ -93,8 +93,8 @@ def main(argv: list[str] | None = None) -> int:
         env = envs.make_eval(env_id, render_mode="rgb_array") if args.gif else envs.make_eval(env_id)
         frames: list | None = [] if args.gif else None
         states: list = []
-        result = evaluate_weights(algorithm, algo_cfg, env_id, learner.get_weights(), args.episodes, args.seed, frames, states,
-                                  env=env)
+        result = evaluate_weights(algorithm, algo_cfg, env_id, learner.get_weights(), args.episodes, args.seed,
+                                  frames, states, env=env)
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
