@@ -54,6 +54,8 @@ class RunConfig:
     """Sample calls kept in flight per Ray worker (hides call latency)."""
     device: str = "auto"
     """Learner device: ``auto`` (cuda when available), ``cpu`` or ``cuda``; workers always act on CPU."""
+    learner_threads: int = 1
+    """torch CPU threads of a CPU learner: 1 is fastest for small networks and beside workers on few cores."""
     checkpoint_every: int = 0
     """Env steps between checkpoints (0: a tenth of ``steps``); one is always written at the end."""
     eval_episodes: int = 0

@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import torch
 
 import envs
 from agentlab import algorithms, runs
@@ -87,6 +88,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--gif", type=Path, help="write the first episode as an animated GIF")
     args = parser.parse_args(argv)
+    torch.set_num_threads(1)  # acting is one observation at a time: extra threads only add contention
     try:
         cfg, algorithm, algo_cfg, learner = load_run(args.run_dir)
         env_id = cfg["run"]["env"]

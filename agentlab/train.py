@@ -65,7 +65,8 @@ def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = Non
 def _check_run(cfg: RunConfig) -> None:
     if cfg.backend not in ("ray", "local"):
         raise ConfigError(f"backend '{cfg.backend}' is not one of ray, local; use --backend ray or --backend local")
-    for key in ("steps", "workers", "envs_per_worker", "fragment_length", "sync_every", "in_flight"):
+    for key in ("steps", "workers", "envs_per_worker", "fragment_length", "sync_every", "in_flight",
+                "learner_threads"):
         if getattr(cfg, key) < 1:
             raise ConfigError(f"{key} must be at least 1, got {getattr(cfg, key)}")
 
@@ -262,12 +263,18 @@ def train(values: dict[str, Any], progress: bool = True, resume: str | Path | No
         run_dir.mkdir(parents=True, exist_ok=True)
     runs.write_config(run_dir, to_dict(run_cfg), to_dict(algo_cfg))
 
-    driver = Driver(run_cfg, algo_cfg, algorithm, learner, run_dir, start, progress)
-    driver.run()
-    final_eval = None
-    if run_cfg.eval_episodes:
-        final_eval = driver.evaluate(run_cfg.eval_episodes, seed=run_cfg.seed + 12_345)
-        runs.atomic_write(run_dir / "eval.json", (json.dumps(final_eval) + "\n").encode())
+    threads = torch.get_num_threads()
+    if device == "cpu":
+        torch.set_num_threads(run_cfg.learner_threads)
+    try:
+        driver = Driver(run_cfg, algo_cfg, algorithm, learner, run_dir, start, progress)
+        driver.run()
+        final_eval = None
+        if run_cfg.eval_episodes:
+            final_eval = driver.evaluate(run_cfg.eval_episodes, seed=run_cfg.seed + 12_345)
+            runs.atomic_write(run_dir / "eval.json", (json.dumps(final_eval) + "\n").encode())
+    finally:
+        torch.set_num_threads(threads)
     from agentlab.plot import plot_runs
 
     plot_runs([run_dir], run_dir / "curve.png")

@@ -1,0 +1,95 @@
+"""A2C sampling throughput on CartPole-v1 with Ray workers, against the raw env and AsyncVectorEnv.
+
+Three figures in one run, all in env steps per second:
+
+- the raw single-process rate: one ``CartPole-v1`` stepped with random actions in a plain loop, the
+  most one core can do; the goal is A2C at 80% of ``cores ×`` this;
+- gymnasium's ``AsyncVectorEnv`` with as many envs as the A2C run (one subprocess per env, random
+  actions, no policy, no learning);
+- A2C training with the Ray backend (``--workers`` workers × ``--envs-per-worker`` envs, policy forward
+  per step, one learner update per round), timed on its own metrics after the first 20% of the run so
+  that Ray's start-up is left out.
+
+    python -m benchmarks.a2c_throughput --workers 2 --envs-per-worker 4 16 64
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import os
+import time
+from pathlib import Path
+
+import gymnasium as gym
+import numpy as np
+
+from agentlab.train import train
+
+ENV = "CartPole-v1"
+
+
+def raw_rate(seconds: float) -> float:
+    env = gym.make(ENV)
+    env.reset(seed=0)
+    actions = np.random.default_rng(0).integers(2, size=1 << 16)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for a in actions[:4096]:
+            _, _, term, trunc, _ = env.step(int(a))
+            if term or trunc:
+                env.reset()
+        steps += 4096
+    return steps / (time.perf_counter() - start)
+
+
+def async_vector_rate(num_envs: int, seconds: float) -> float:
+    vec = gym.vector.AsyncVectorEnv([lambda: gym.make(ENV)] * num_envs)  # autoreset: next-step mode
+    vec.reset(seed=0)
+    rng = np.random.default_rng(0)
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        for _ in range(100):
+            vec.step(rng.integers(2, size=num_envs))
+        steps += 100 * num_envs
+    rate = steps / (time.perf_counter() - start)
+    vec.close()
+    return rate
+
+
+def a2c_rate(workers: int, envs_per_worker: int, steps: int, root: Path) -> float:
+    run_dir = root / f"a2c_{workers}w_{envs_per_worker}e"
+    train({"algo": "a2c", "env": ENV, "steps": steps, "workers": workers, "envs_per_worker": envs_per_worker,
+           "backend": "ray", "run_dir": str(run_dir)}, progress=False)
+    with open(run_dir / "metrics.csv") as f:
+        rows = [(int(r["env_steps"]), float(r["wall_time"])) for r in csv.DictReader(f)]
+    (s0, t0), (s1, t1) = rows[len(rows) // 5], rows[-1]
+    return (s1 - s0) / (t1 - t0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--envs-per-worker", type=int, nargs="+", default=[4, 16, 64])
+    parser.add_argument("--steps", type=int, default=200_000, help="env steps of each A2C run")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of each baseline measurement")
+    args = parser.parse_args()
+    from agentlab.backends import init_ray
+
+    init_ray()  # once, outside every timed figure
+    cores = os.cpu_count() or 1
+    root = Path("runs") / f"bench_a2c_throughput_{time.strftime('%Y%m%d-%H%M%S')}"
+    raw = raw_rate(args.seconds)
+    goal = 0.8 * cores * raw
+    print(f"{cores} cores; raw single-process {ENV}: {raw:,.0f} steps/s; goal 0.8 × {cores} × raw = {goal:,.0f}")
+    for envs_per_worker in args.envs_per_worker:
+        num_envs = args.workers * envs_per_worker
+        vec = async_vector_rate(num_envs, args.seconds)
+        a2c = a2c_rate(args.workers, envs_per_worker, args.steps, root)
+        print(f"{num_envs:>4} envs: AsyncVectorEnv {vec:9,.0f} steps/s | A2C ray {args.workers} workers × "
+              f"{envs_per_worker} envs {a2c:9,.0f} steps/s = x{a2c / vec:.2f} AsyncVectorEnv, "
+              f"x{a2c / (cores * raw):.3f} of cores × raw", flush=True)
+
+
+if __name__ == "__main__":
+    main()
