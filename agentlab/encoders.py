@@ -7,18 +7,23 @@ HWC images, Discrete indices — and prepares it, so agents never care what the 
 
 Image bodies come from ``perception`` (which never imports agentlab); they are imported lazily so that
 a tabular or MLP run does not pay for them. To add one, add a constructor to ``ENCODERS``.
+``load_encoder_weights`` puts pretrained weights into a body (e.g. from ``perception.pretrain``) and can
+freeze it, for every agent that builds its networks through here.
 """
 
 from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from agentlab.config import ConfigError
 
 
 class MLP(nn.Module):
@@ -101,6 +106,19 @@ class ObsAdapter(nn.Module):
         self.image = is_image(space)
         self.hwc = self.image and _is_hwc(space.shape)
         self.unsqueeze = self.image and len(space.shape) == 2
+        self.frozen = False
+
+    def freeze(self) -> None:
+        """Fix the body's parameters: no gradients, and eval mode from now on whatever the agent's mode."""
+        self.frozen = True
+        self.body.requires_grad_(False)
+        self.body.eval()
+
+    def train(self, mode: bool = True) -> ObsAdapter:
+        super().train(mode)
+        if self.frozen:  # fixed features: BatchNorm statistics (if a body has any) must not drift either
+            self.body.eval()
+        return self
 
     def prepare(self, obs: torch.Tensor) -> torch.Tensor:
         if self.num_states:
@@ -140,7 +158,60 @@ def resolve_name(space: gym.Space, name: str = "auto") -> str:
     return name
 
 
-def make_encoder(obs_space: gym.Space, name: str = "auto", **kwargs: object) -> nn.Module:
+def _first_mismatch(expected: dict[str, torch.Tensor], state: dict[str, object]) -> str:
+    """The first key of ``state`` that a strict ``load_state_dict`` would reject, in words ("" if none)."""
+    for key, tensor in expected.items():
+        if key not in state:
+            return f"missing key '{key}'"
+        value = state[key]
+        if not isinstance(value, torch.Tensor):
+            return f"key '{key}' holds a {type(value).__name__}, not a tensor"
+        if value.shape != tensor.shape:
+            return f"key '{key}' has shape {list(value.shape)}, expected {list(tensor.shape)}"
+    extra = [key for key in state if key not in expected]
+    return f"unexpected key '{extra[0]}'" if extra else ""
+
+
+def _load_failure(error: Exception) -> str:
+    """One line for why ``torch.load`` failed; its weights-only errors put the cause after a long preamble."""
+    text = str(error)
+    marker = "WeightsUnpickler error:"
+    if marker in text:
+        detail = next((line.strip() for line in text.split(marker, 1)[1].splitlines() if line.strip()), "")
+        return f"weights-only unpickling refused it: {detail[:100]}"
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return f"{type(error).__name__}: {first[:100]}" if first else type(error).__name__
+
+
+def load_encoder_weights(encoder: ObsAdapter, name: str, path: str = "", freeze: bool = False) -> None:
+    """Load ``path`` (a state dict of the body alone) into ``encoder.body`` strictly; then freeze if asked.
+
+    Called where agents build their networks, so a learner and its workers' copies start alike; bad
+    input is a one-line ``ConfigError``. Freezing without weights gives a fixed random-feature baseline.
+    """
+    if path:
+        fix = f"pretrain and save the body of encoder '{name}' for this env's observations"
+        if not Path(path).is_file():
+            raise ConfigError(f"encoder_weights '{path}' is not a file; give the path of a saved encoder "
+                              "state dict, or leave encoder_weights empty for a random init")
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except Exception as e:  # corrupt zip, pickle of non-tensor objects, truncated file, ...
+            raise ConfigError(f"encoder_weights '{path}' is not a readable torch state dict ({_load_failure(e)}); "
+                              f"{fix} with torch.save(body.state_dict(), path)") from None
+        if not isinstance(state, dict):
+            raise ConfigError(f"encoder_weights '{path}' holds a {type(state).__name__}, not a state dict; "
+                              f"{fix} with torch.save(body.state_dict(), path)")
+        mismatch = _first_mismatch(encoder.body.state_dict(), state)
+        if mismatch:
+            raise ConfigError(f"encoder_weights '{path}' does not fit encoder '{name}' on these observations "
+                              f"({mismatch}); {fix}, or set encoder= to the one they came from")
+        encoder.body.load_state_dict(state)
+    if freeze:
+        encoder.freeze()
+
+
+def make_encoder(obs_space: gym.Space, name: str = "auto", **kwargs: object) -> ObsAdapter:
     """An ``ObsAdapter`` around the named body; ``kwargs`` go to the body (``hidden_sizes`` for ``mlp``)."""
     name = resolve_name(obs_space, name)
     if name in IMAGE_ENCODERS and not is_image(obs_space):

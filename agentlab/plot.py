@@ -30,22 +30,28 @@ def smoothed_returns(run_dir: Path, x_key: str, window: int = 20) -> tuple[np.nd
     return x, smooth
 
 
-def group_runs(run_dirs: list[Path]) -> dict[str, list[Path]]:
+def group_runs(run_dirs: list[Path], labels: list[str] | None = None) -> dict[str, list[Path]]:
+    """Runs by label: ``labels[i]`` for ``run_dirs[i]`` when given, else "algo · env" from each config."""
     groups: dict[str, list[Path]] = defaultdict(list)
-    for run_dir in run_dirs:
-        cfg = runs.read_config(run_dir)
-        groups[f"{cfg['run']['algo']} · {cfg['run']['env']}"].append(run_dir)
+    for i, run_dir in enumerate(run_dirs):
+        if labels is None:
+            cfg = runs.read_config(run_dir)
+            groups[f"{cfg['run']['algo']} · {cfg['run']['env']}"].append(run_dir)
+        else:
+            groups[labels[i]].append(run_dir)
     return groups
 
 
-def plot_runs(run_dirs: list[Path], out: Path, x_key: str = "env_steps", title: str | None = None) -> Path:
+def plot_runs(run_dirs: list[Path], out: Path, x_key: str = "env_steps", title: str | None = None,
+              labels: list[str] | None = None) -> Path:
+    """One curve per group of ``group_runs`` (``labels`` tell apart runs of the same algo and env)."""
     import matplotlib
 
     matplotlib.use("Agg")
     from matplotlib import pyplot as plt
 
     fig, ax = plt.subplots(figsize=(7, 4.2))
-    for label, members in group_runs(run_dirs).items():
+    for label, members in group_runs(run_dirs, labels).items():
         curves = [c for c in (smoothed_returns(r, x_key) for r in members) if len(c[0])]
         if not curves:
             continue

@@ -59,7 +59,10 @@ def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = Non
     algo_values.update(algo_over)
     run_cfg = RunConfig(**{**run_values, "algo": algo, "env": env_id})
     _check_run(run_cfg)
-    return run_cfg, algorithm.config_cls(**algo_values), algorithm
+    algo_cfg = algorithm.config_cls(**algo_values)
+    if getattr(algo_cfg, "encoder_weights", ""):  # Ray workers need not share the driver's working directory
+        algo_cfg.encoder_weights = str(Path(algo_cfg.encoder_weights).expanduser().resolve())
+    return run_cfg, algo_cfg, algorithm
 
 
 def _check_run(cfg: RunConfig) -> None:

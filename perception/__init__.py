@@ -6,6 +6,7 @@
 - ``sequence``: GRU/LSTM and causal Transformer encoders of observation histories.
 - ``data``: synthetic shapes with masks and boxes; ``segmentation``, ``seg_losses``, ``seg_metrics``.
 - ``train`` / ``predict``: command-line training and drawing for segmentation and detection.
+- ``pretrain``: supervised pretraining of an encoder on labelled frames; saves the body for agents.
 
 Standalone by design: nothing here imports ``agentlab``; agents adapt these modules through the
 ``features_dim`` protocol on their side.

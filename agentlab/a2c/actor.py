@@ -24,7 +24,7 @@ class Gradients(NamedTuple):
     """What an A3C actor ships: one gradient of its rollout's loss, and the weights it was taken at."""
 
     grads: list[np.ndarray]
-    """One array per parameter, in ``network.parameters()`` order."""
+    """One array per trainable parameter (``requires_grad``), in ``network.parameters()`` order."""
     version: int
     """The learner version of the weights the gradient was computed with (for staleness)."""
     worker: int
@@ -49,7 +49,8 @@ class A2CActor:
         self.worker_index = worker_index
         self.ship_gradients = ship_gradients
         with torch.random.fork_rng(devices=[]):  # the weights are overwritten by set_weights anyway
-            self.network = make_network(obs_space, action_space, config.encoder, config.hidden_sizes)
+            self.network = make_network(obs_space, action_space, config.encoder, config.hidden_sizes,
+                                        config.encoder_weights, config.freeze_encoder)
         stream = np.random.SeedSequence([seed, worker_index]).generate_state(1)[0]  # one stream per worker
         self.generator = torch.Generator().manual_seed(int(stream))
         self.version = -1
@@ -78,6 +79,6 @@ class A2CActor:
         self.network.zero_grad(set_to_none=True)
         out.loss.backward()
         grads = [p.grad.numpy().copy() if p.grad is not None else np.zeros(p.shape, np.float32)
-                 for p in self.network.parameters()]
+                 for p in self.network.parameters() if p.requires_grad]  # as the learner's ``params``
         return Gradients(grads, self.version, self.worker_index,
                          float(out.policy_loss), float(out.value_loss), float(out.entropy))

@@ -38,6 +38,10 @@ class A2CConfig:
     """``make_encoder`` name: ``auto`` (MLP for vectors, Nature CNN for images), ``mlp``, ``nature_cnn``."""
     hidden_sizes: tuple[int, ...] = (64, 64)
     """Hidden layer widths of the MLP encoder (ignored by CNN encoders)."""
+    encoder_weights: str = ""
+    """Path to a state dict for the encoder body, loaded before training; empty: random init."""
+    freeze_encoder: bool = False
+    """Keep the encoder's parameters fixed: requires_grad off and excluded from the optimizer."""
 
 
 def preset(env_id: str, algo: str = "a2c") -> dict[str, Any]:

@@ -48,9 +48,10 @@ class A2CLearner:
         self.device = torch.device(device)
         with torch.random.fork_rng(devices=[]):  # seeded initialisation without touching the global RNG
             torch.manual_seed(seed)
-            self.network = make_network(obs_space, action_space, config.encoder, config.hidden_sizes)
+            self.network = make_network(obs_space, action_space, config.encoder, config.hidden_sizes,
+                                        config.encoder_weights, config.freeze_encoder)
         self.network.to(self.device)
-        self.params = list(self.network.parameters())
+        self.params = [p for p in self.network.parameters() if p.requires_grad]  # a frozen encoder has none
         self.optimizer = make_optimizer(config, self.params)
         self.version = 0
         self.sums: defaultdict[str, float] = defaultdict(float)

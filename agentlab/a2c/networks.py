@@ -11,7 +11,7 @@ import gymnasium
 import torch
 from torch import nn
 
-from agentlab.encoders import make_encoder, resolve_name
+from agentlab.encoders import load_encoder_weights, make_encoder, resolve_name
 
 
 class ActorCritic(nn.Module):
@@ -34,10 +34,17 @@ class ActorCritic(nn.Module):
 
 
 def make_network(
-    obs_space: gymnasium.Space, action_space: gymnasium.Space, encoder: str, hidden_sizes: tuple[int, ...]
+    obs_space: gymnasium.Space, action_space: gymnasium.Space, encoder: str, hidden_sizes: tuple[int, ...],
+    encoder_weights: str = "", freeze_encoder: bool = False,
 ) -> ActorCritic:
-    """Build the network for these spaces; only discrete action spaces have a categorical policy."""
+    """Build the network for these spaces; only discrete action spaces have a categorical policy.
+
+    ``encoder_weights`` (a body state dict) is loaded into the encoder, which ``freeze_encoder`` fixes.
+    """
     if not isinstance(action_space, gymnasium.spaces.Discrete):
         raise ValueError(f"A2C/A3C need a Discrete action space, got {action_space}")
-    kwargs = {"hidden_sizes": hidden_sizes} if resolve_name(obs_space, encoder) == "mlp" else {}
-    return ActorCritic(make_encoder(obs_space, encoder, **kwargs), int(action_space.n))
+    name = resolve_name(obs_space, encoder)
+    kwargs = {"hidden_sizes": hidden_sizes} if name == "mlp" else {}
+    body = make_encoder(obs_space, name, **kwargs)
+    load_encoder_weights(body, name, encoder_weights, freeze_encoder)
+    return ActorCritic(body, int(action_space.n))

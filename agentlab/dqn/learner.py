@@ -43,7 +43,7 @@ class DQNLearner:
             torch.manual_seed(seed)
             self.online = build_q_network(cfg, obs_space, action_space).to(self.device).train()
         self.target = copy.deepcopy(self.online).requires_grad_(False)
-        self.params = list(self.online.parameters())
+        self.params = [p for p in self.online.parameters() if p.requires_grad]  # a frozen encoder has none
         # The fused kernel: one pass over all parameters, faster than the default on CPU and GPU alike.
         self.optimizer = torch.optim.Adam(self.params, lr=cfg.lr, eps=cfg.adam_eps, fused=True)
         self.accumulator = NStepAccumulator(cfg.n_step, cfg.gamma)
@@ -99,11 +99,14 @@ class DQNLearner:
             self.online.reset_noise(self.noise_generator)
             self.target.reset_noise(self.noise_generator)
 
-        out_t = self.online(obs_t)  # [B, A, N]
+        if cfg.double:  # one online pass over s and s' (same noise): half the per-call overhead of two
+            out_t, next_select = self.online(torch.cat([obs_t, next_obs])).split(len(obs_t))  # 2 × [B, A, N]
+            next_select = next_select.detach()
+        else:
+            out_t = self.online(obs_t)  # [B, A, N]
         with torch.no_grad():
             next_target = self.target(next_obs)  # [B, A, N]
-            next_select = self.online(next_obs) if cfg.double else next_target  # [B, A, N]
-            q_next_select = self.online.q_values(next_select)  # [B, A]
+            q_next_select = self.online.q_values(next_select if cfg.double else next_target)  # [B, A]
         if cfg.distributional:
             loss, extras = c51_loss(out_t, action_t, reward_t, discount_t, next_target, q_next_select,
                                     self.online.support, weights_t)
