@@ -16,9 +16,9 @@ from typing import Any
 from agentlab import algorithms
 from agentlab.config import ConfigError, RunConfig, field_docs, load_yaml, parse_set
 
-DEMO = {"algo": "q_learning", "env": "agentlab/CliffWalking-v0", "workers": 2, "fragment_length": 16,
-        "steps": 20_000, "eval_episodes": 20}
-"""The no-argument demo: Q-learning finds the cliff-edge path with two Ray workers in well under a minute."""
+DEMO = {"algo": "rainbow", "env": "CartPole-v1", "workers": 2, "steps": 50_000, "eval_every": 5_000,
+        "eval_episodes": 20, "solve_return": 475.0}
+"""The no-argument demo: Rainbow on CartPole with two Ray workers, stopped once a greedy evaluation solves it."""
 
 FLAGS = ("algo", "env", "steps", "seed", "workers", "envs_per_worker", "backend", "address", "run_dir", "device")
 

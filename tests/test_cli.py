@@ -117,3 +117,13 @@ def test_list_keys_shows_algorithm_keys(capsys):
     out = capsys.readouterr().out
     for key in ("alpha", "gamma", "epsilon", "epsilon_min", "epsilon_decay", "fragment_length"):
         assert key in out
+
+
+def test_default_demo_is_rainbow_on_cartpole_with_ray_workers() -> None:
+    from agentlab.dqn.config import RAINBOW_FLAGS
+    from agentlab.train import resolve
+
+    run_cfg, algo_cfg, _ = resolve(dict(run.DEMO))
+    assert (run_cfg.algo, run_cfg.env, run_cfg.backend, run_cfg.workers) == ("rainbow", "CartPole-v1", "ray", 2)
+    assert all(getattr(algo_cfg, key) == value for key, value in RAINBOW_FLAGS.items())
+    assert run_cfg.solve_return == 475 and run_cfg.eval_every > 0 and run_cfg.eval_episodes == 20
