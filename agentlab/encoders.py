@@ -25,15 +25,20 @@ from torch.nn import functional as F
 
 from agentlab.config import ConfigError
 
+ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
+
 
 class MLP(nn.Module):
-    """Fully connected ReLU layers: ``[B, in_dim]`` → ``[B, hidden_sizes[-1]]``."""
+    """Fully connected layers, ReLU or tanh between: ``[B, in_dim]`` → ``[B, hidden_sizes[-1]]``."""
 
-    def __init__(self, in_dim: int, hidden_sizes: Sequence[int] = (64, 64)) -> None:
+    def __init__(self, in_dim: int, hidden_sizes: Sequence[int] = (64, 64), activation: str = "relu") -> None:
         super().__init__()
+        if activation not in ACTIVATIONS:
+            raise ConfigError(f"activation '{activation}' is not one of {', '.join(ACTIVATIONS)}; "
+                              "use --set activation=relu or tanh")
         layers: list[nn.Module] = []
         for size in hidden_sizes:
-            layers += [nn.Linear(in_dim, size), nn.ReLU()]
+            layers += [nn.Linear(in_dim, size), ACTIVATIONS[activation]()]
             in_dim = size
         self.body = nn.Sequential(*layers)
         self.features_dim = in_dim
@@ -74,7 +79,7 @@ def _nature_cnn_torso(shape: tuple[int, ...]) -> nn.Module:
 
 
 ENCODERS: dict[str, Callable[..., nn.Module]] = {
-    "mlp": lambda shape, hidden_sizes=(64, 64): MLP(int(np.prod(shape)), hidden_sizes),
+    "mlp": lambda shape, hidden_sizes=(64, 64), activation="relu": MLP(int(np.prod(shape)), hidden_sizes, activation),
     "nature_cnn": _perception_cnn("NatureCNN"),
     "nature_cnn_torso": _nature_cnn_torso,
     "small_atari_cnn": _perception_cnn("SmallAtariCNN"),

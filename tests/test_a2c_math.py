@@ -258,3 +258,26 @@ def test_actor_greedy_is_argmax_and_exploring_samples_the_policy() -> None:
     obs = np.zeros((4000, 4), np.float32)
     assert (actor.act(obs, explore=False) == 1).all()
     assert actor.act(obs, explore=True).mean() == pytest.approx(0.75, abs=0.03)
+
+
+def test_separate_value_encoder_keeps_value_gradients_off_the_policy_features() -> None:
+    from agentlab.a2c.networks import make_network
+
+    space, actions = gymnasium.spaces.Box(-1, 1, (4,), np.float32), gymnasium.spaces.Discrete(2)
+    obs = torch.randn(8, 4)
+    for shared in (True, False):
+        net = make_network(space, actions, A2CConfig(hidden_sizes=(16,), activation="tanh", shared_encoder=shared))
+        assert isinstance(net.encoder.body.body[1], nn.Tanh)
+        _, value = net(obs)
+        value.sum().backward()
+        policy_grad = net.encoder.body.body[0].weight.grad
+        assert (policy_grad is not None and policy_grad.abs().sum() > 0) == shared
+
+
+def test_unknown_activation_is_a_one_line_config_error() -> None:
+    from agentlab.a2c.networks import make_network
+    from agentlab.config import ConfigError
+
+    space, actions = gymnasium.spaces.Box(-1, 1, (4,), np.float32), gymnasium.spaces.Discrete(2)
+    with pytest.raises(ConfigError, match="activation 'gelu'.*relu or tanh"):
+        make_network(space, actions, A2CConfig(activation="gelu"))

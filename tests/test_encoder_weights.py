@@ -67,7 +67,7 @@ def test_weights_round_trip_into_dqn_and_a2c_networks(saved_body):
     path, expected = saved_body
     q_net = build_q_network(DQNConfig(encoder=ENCODER, encoder_weights=str(path)), IMAGE, ACTIONS)
     assert_body_equals(q_net.encoder.body, expected)
-    ac_net = make_network(IMAGE, ACTIONS, ENCODER, (), encoder_weights=str(path))
+    ac_net = make_network(IMAGE, ACTIONS, A2CConfig(encoder=ENCODER, hidden_sizes=(), encoder_weights=str(path)))
     assert_body_equals(ac_net.encoder.body, expected)
     assert all(p.requires_grad for p in q_net.parameters())  # loaded, not frozen
 
@@ -132,7 +132,7 @@ def test_corrupt_file_is_a_config_error(tmp_path):
     message = one_line_error(DQNConfig(encoder=ENCODER, encoder_weights=str(path)))
     assert "not a readable torch state dict" in message
     with pytest.raises(ConfigError, match="not a readable"):
-        make_network(IMAGE, ACTIONS, ENCODER, (), encoder_weights=str(path))
+        make_network(IMAGE, ACTIONS, A2CConfig(encoder=ENCODER, hidden_sizes=(), encoder_weights=str(path)))
 
 
 def test_wrong_shapes_or_keys_are_config_errors(tmp_path):

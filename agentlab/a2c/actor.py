@@ -49,8 +49,7 @@ class A2CActor:
         self.worker_index = worker_index
         self.ship_gradients = ship_gradients
         with torch.random.fork_rng(devices=[]):  # the weights are overwritten by set_weights anyway
-            self.network = make_network(obs_space, action_space, config.encoder, config.hidden_sizes,
-                                        config.encoder_weights, config.freeze_encoder)
+            self.network = make_network(obs_space, action_space, config)
         stream = np.random.SeedSequence([seed, worker_index]).generate_state(1)[0]  # one stream per worker
         self.generator = torch.Generator().manual_seed(int(stream))
         self.version = -1

@@ -48,8 +48,7 @@ class A2CLearner:
         self.device = torch.device(device)
         with torch.random.fork_rng(devices=[]):  # seeded initialisation without touching the global RNG
             torch.manual_seed(seed)
-            self.network = make_network(obs_space, action_space, config.encoder, config.hidden_sizes,
-                                        config.encoder_weights, config.freeze_encoder)
+            self.network = make_network(obs_space, action_space, config)
         self.network.to(self.device)
         self.params = [p for p in self.network.parameters() if p.requires_grad]  # a frozen encoder has none
         self.optimizer = make_optimizer(config, self.params)

@@ -2,7 +2,8 @@
 
 Mnih et al. 2016, "Asynchronous Methods for Deep Reinforcement Learning", Section 4: the policy and
 the value function share all non-output layers; the policy is a softmax over actions, the value a
-single linear output.
+single linear output. ``shared_encoder=false`` gives the value its own encoder instead, as
+Stable-Baselines3 does for MLPs, so value-loss gradients do not reshape the policy's features.
 """
 
 from __future__ import annotations
@@ -11,17 +12,19 @@ import gymnasium
 import torch
 from torch import nn
 
+from agentlab.a2c.config import A2CConfig
 from agentlab.encoders import load_encoder_weights, make_encoder, resolve_name
 
 
 class ActorCritic(nn.Module):
-    """``obs [N, ...] -> (logits [N, A], value [N])``."""
+    """``obs [N, ...] -> (logits [N, A], value [N])``; ``value_encoder`` (optional) feeds the value head alone."""
 
-    def __init__(self, encoder: nn.Module, num_actions: int) -> None:
+    def __init__(self, encoder: nn.Module, num_actions: int, value_encoder: nn.Module | None = None) -> None:
         super().__init__()
         self.encoder = encoder
+        self.value_encoder = value_encoder
         self.policy_head = nn.Linear(encoder.features_dim, num_actions)
-        self.value_head = nn.Linear(encoder.features_dim, 1)
+        self.value_head = nn.Linear((value_encoder or encoder).features_dim, 1)
         # Small policy weights start near-uniform, so early updates are not dominated by a random preference.
         nn.init.orthogonal_(self.policy_head.weight, gain=0.01)
         nn.init.zeros_(self.policy_head.bias)
@@ -30,21 +33,22 @@ class ActorCritic(nn.Module):
 
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.encoder(obs)  # [N, features_dim]
-        return self.policy_head(features), self.value_head(features).squeeze(-1)  # [N, A], [N]
+        value_features = features if self.value_encoder is None else self.value_encoder(obs)  # [N, F_v]
+        return self.policy_head(features), self.value_head(value_features).squeeze(-1)  # [N, A], [N]
 
 
-def make_network(
-    obs_space: gymnasium.Space, action_space: gymnasium.Space, encoder: str, hidden_sizes: tuple[int, ...],
-    encoder_weights: str = "", freeze_encoder: bool = False,
-) -> ActorCritic:
-    """Build the network for these spaces; only discrete action spaces have a categorical policy.
+def make_encoder_for(obs_space: gymnasium.Space, config: A2CConfig) -> nn.Module:
+    """The configured encoder, with ``encoder_weights`` loaded and frozen when ``freeze_encoder``."""
+    name = resolve_name(obs_space, config.encoder)
+    kwargs = {"hidden_sizes": config.hidden_sizes, "activation": config.activation} if name == "mlp" else {}
+    body = make_encoder(obs_space, name, **kwargs)
+    load_encoder_weights(body, name, config.encoder_weights, config.freeze_encoder)
+    return body
 
-    ``encoder_weights`` (a body state dict) is loaded into the encoder, which ``freeze_encoder`` fixes.
-    """
+
+def make_network(obs_space: gymnasium.Space, action_space: gymnasium.Space, config: A2CConfig) -> ActorCritic:
+    """Build the network for these spaces; only discrete action spaces have a categorical policy."""
     if not isinstance(action_space, gymnasium.spaces.Discrete):
         raise ValueError(f"A2C/A3C need a Discrete action space, got {action_space}")
-    name = resolve_name(obs_space, encoder)
-    kwargs = {"hidden_sizes": hidden_sizes} if name == "mlp" else {}
-    body = make_encoder(obs_space, name, **kwargs)
-    load_encoder_weights(body, name, encoder_weights, freeze_encoder)
-    return ActorCritic(body, int(action_space.n))
+    value_encoder = None if config.shared_encoder else make_encoder_for(obs_space, config)
+    return ActorCritic(make_encoder_for(obs_space, config), int(action_space.n), value_encoder)
