@@ -16,7 +16,7 @@ from typing import Any
 from agentlab import algorithms
 from agentlab.config import ConfigError, RunConfig, field_docs, load_yaml, parse_set
 
-DEMO = {"algo": "rainbow", "env": "CartPole-v1", "workers": 2, "steps": 50_000, "eval_every": 5_000,
+DEMO = {"algo": "rainbow", "env": "CartPole-v1", "workers": 2, "steps": 50_000, "eval_every": 2_500,
         "eval_episodes": 20, "solve_return": 475.0}
 """The no-argument demo: Rainbow on CartPole with two Ray workers, stopped once a greedy evaluation solves it."""
 
