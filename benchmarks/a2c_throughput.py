@@ -6,6 +6,8 @@ Three figures in one run, all in env steps per second:
   most one core can do; the goal is A2C at 80% of ``cores ×`` this;
 - gymnasium's ``AsyncVectorEnv`` with as many envs as the A2C run (one subprocess per env, random
   actions, no policy, no learning);
+- one A2C worker's ``sample()`` alone, in this process (policy forward per step, no learner, no Ray):
+  the ceiling of one core running a worker;
 - A2C training with the Ray backend (``--workers`` workers × ``--envs-per-worker`` envs, policy forward
   per step, one learner update per round), timed on its own metrics after the first 20% of the run so
   that Ray's start-up is left out.
@@ -17,14 +19,18 @@ from __future__ import annotations
 
 import argparse
 import csv
+import dataclasses
 import os
 import time
 from pathlib import Path
 
 import gymnasium as gym
 import numpy as np
+import torch
 
-from agentlab.train import train
+from agentlab.a2c.learner import A2CLearner
+from agentlab.train import resolve, train
+from agentlab.worker import Worker
 
 ENV = "CartPole-v1"
 
@@ -57,6 +63,19 @@ def async_vector_rate(num_envs: int, seconds: float) -> float:
     return rate
 
 
+def worker_rate(envs_per_worker: int, seconds: float) -> float:
+    """Env steps per second of one worker's ``sample()`` with the preset's network, in this process."""
+    _, cfg, _ = resolve({"algo": "a2c", "env": ENV})
+    worker = Worker("a2c", dataclasses.asdict(cfg), ENV, envs_per_worker, 5, 0, 1, 0)
+    learner = A2CLearner(cfg, worker.envs[0].observation_space, worker.envs[0].action_space, 0)
+    worker.set_weights(learner.get_weights(), 0)
+    worker.sample()
+    steps, start = 0, time.perf_counter()
+    while time.perf_counter() - start < seconds:
+        steps += worker.sample().env_steps
+    return steps / (time.perf_counter() - start)
+
+
 def a2c_rate(workers: int, envs_per_worker: int, steps: int, root: Path) -> float:
     run_dir = root / f"a2c_{workers}w_{envs_per_worker}e"
     train({"algo": "a2c", "env": ENV, "steps": steps, "workers": workers, "envs_per_worker": envs_per_worker,
@@ -74,6 +93,7 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=200_000, help="env steps of each A2C run")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each baseline measurement")
     args = parser.parse_args()
+    torch.set_num_threads(1)
     from agentlab.backends import init_ray
 
     init_ray()  # once, outside every timed figure
@@ -85,8 +105,10 @@ def main() -> None:
     for envs_per_worker in args.envs_per_worker:
         num_envs = args.workers * envs_per_worker
         vec = async_vector_rate(num_envs, args.seconds)
+        one = worker_rate(envs_per_worker, args.seconds)
         a2c = a2c_rate(args.workers, envs_per_worker, args.steps, root)
-        print(f"{num_envs:>4} envs: AsyncVectorEnv {vec:9,.0f} steps/s | A2C ray {args.workers} workers × "
+        print(f"{num_envs:>4} envs: AsyncVectorEnv {vec:9,.0f} steps/s | one worker alone {one:9,.0f} steps/s "
+              f"(x{one / raw:.2f} raw) | A2C ray {args.workers} workers × "
               f"{envs_per_worker} envs {a2c:9,.0f} steps/s = x{a2c / vec:.2f} AsyncVectorEnv, "
               f"x{a2c / (cores * raw):.3f} of cores × raw", flush=True)
 
