@@ -101,6 +101,7 @@ class Recorder:
         self.t0 = time.perf_counter() - start_wall
         self.last_steps, self.last_time = start_steps, time.perf_counter()
         self.bar = None
+        self.last_eval: float | None = None  # the latest greedy evaluation, kept on the progress bar
         if progress:
             from tqdm import tqdm
 
@@ -132,9 +133,11 @@ class Recorder:
         if self.bar is not None:
             self.bar.n = env_steps
             shown = {"return": f"{self.return_mean:.1f}"}
-            for key in ("epsilon", "loss", "eval"):
-                if key in metrics:
+            for key in ("epsilon", "loss"):
+                if metrics.get(key):  # ε is 0 throughout with noisy nets: not worth a column
                     shown[key] = f"{metrics[key]:.3g}"
+            if self.last_eval is not None:
+                shown["eval"] = f"{self.last_eval:.3g}"
             self.bar.set_postfix(shown, refresh=False)
             self.bar.update(0)
 
@@ -225,6 +228,7 @@ class Driver:
             result = self.evaluate(cfg.eval_episodes or 10, seed=cfg.seed + 999_983)
             self.rec.evals_log.write({"env_steps": self.env_steps, "wall_time": self.rec.wall, **result})
             self.metrics = {**self.metrics, "eval": result["mean_return"]}
+            self.rec.last_eval = result["mean_return"]
             if cfg.solve_return is not None and result["mean_return"] >= cfg.solve_return:
                 self.solved_at = self.env_steps
         if self.env_steps >= self.next_log or self.done():
