@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from agentlab.config import ConfigError
+from agentlab.runs import load_failure
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -177,17 +178,6 @@ def _first_mismatch(expected: dict[str, torch.Tensor], state: dict[str, object])
     return f"unexpected key '{extra[0]}'" if extra else ""
 
 
-def _load_failure(error: Exception) -> str:
-    """One line for why ``torch.load`` failed; its weights-only errors put the cause after a long preamble."""
-    text = str(error)
-    marker = "WeightsUnpickler error:"
-    if marker in text:
-        detail = next((line.strip() for line in text.split(marker, 1)[1].splitlines() if line.strip()), "")
-        return f"weights-only unpickling refused it: {detail[:100]}"
-    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
-    return f"{type(error).__name__}: {first[:100]}" if first else type(error).__name__
-
-
 def load_encoder_weights(encoder: ObsAdapter, name: str, path: str = "", freeze: bool = False) -> None:
     """Load ``path`` (a state dict of the body alone) into ``encoder.body`` strictly; then freeze if asked.
 
@@ -202,7 +192,7 @@ def load_encoder_weights(encoder: ObsAdapter, name: str, path: str = "", freeze:
         try:
             state = torch.load(path, map_location="cpu", weights_only=True)
         except Exception as e:  # corrupt zip, pickle of non-tensor objects, truncated file, ...
-            raise ConfigError(f"encoder_weights '{path}' is not a readable torch state dict ({_load_failure(e)}); "
+            raise ConfigError(f"encoder_weights '{path}' is not a readable torch state dict ({load_failure(e)}); "
                               f"{fix} with torch.save(body.state_dict(), path)") from None
         if not isinstance(state, dict):
             raise ConfigError(f"encoder_weights '{path}' holds a {type(state).__name__}, not a state dict; "

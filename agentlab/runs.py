@@ -121,10 +121,20 @@ def latest_checkpoint(run_dir: str | Path) -> Path:
     return found[-1]
 
 
+def load_failure(error: Exception) -> str:
+    """One line for why ``torch.load`` failed; its weights-only errors put the cause after a long preamble."""
+    text = str(error)
+    marker = "WeightsUnpickler error:"
+    if marker in text:
+        detail = next((line.strip() for line in text.split(marker, 1)[1].splitlines() if line.strip()), "")
+        return f"weights-only unpickling refused it: {detail[:100]}"
+    first = next((line.strip() for line in text.splitlines() if line.strip()), "")
+    return f"{type(error).__name__}: {first[:100]}" if first else type(error).__name__
+
+
 def load_checkpoint(path: Path) -> dict[str, Any]:
     try:
         return torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises several types for truncated or foreign files
-        reason = str(e).strip().splitlines()[0][:120] if str(e).strip() else type(e).__name__
-        raise ConfigError(f"checkpoint '{path}' is corrupt or unreadable ({reason}); delete it to fall back "
-                          "to the previous checkpoint in that folder") from None
+        raise ConfigError(f"checkpoint '{path}' is corrupt or unreadable ({load_failure(e)}); delete it to fall "
+                          "back to the previous checkpoint in that folder") from None

@@ -7,6 +7,7 @@
 - ``data``: synthetic shapes with masks and boxes; ``segmentation``, ``seg_losses``, ``seg_metrics``.
 - ``train`` / ``predict``: command-line training and drawing for segmentation and detection.
 - ``pretrain``: supervised pretraining of an encoder on labelled frames; saves the body for agents.
+- ``saving``: atomic ``torch.save`` for every weights file written here.
 
 Standalone by design: nothing here imports ``agentlab``; agents adapt these modules through the
 ``features_dim`` protocol on their side.

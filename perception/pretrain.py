@@ -11,8 +11,6 @@ architecture built anywhere, without this module's classifier head.
 
 from __future__ import annotations
 
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -20,6 +18,8 @@ import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
+
+from perception.saving import save_atomic
 
 
 @dataclass
@@ -83,14 +83,4 @@ def accuracy(model: nn.Module, frames: np.ndarray, labels: np.ndarray, batch_siz
 
 def save_encoder(encoder: nn.Module, path: str | Path) -> Path:
     """Write ``encoder.state_dict()`` to ``path`` atomically: a reader never sees a half-written file."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            torch.save(encoder.state_dict(), f)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+    return save_atomic(encoder.state_dict(), path)

@@ -23,6 +23,7 @@ import torch
 from torch import nn
 
 from perception.data import CLASS_NAMES, ShapesDataset, collate
+from perception.saving import save_atomic
 from perception.seg_losses import cross_entropy_loss, dice_loss
 from perception.seg_metrics import confusion_matrix, iou_per_class, mean_iou
 from perception.segmentation import SegmentationConfig, build_segmentation_model
@@ -113,7 +114,7 @@ def train_segmentation(
     metrics.update(steps=step, images_seen=step * config.batch_size, train_seconds=round(train_seconds, 1),
                    train_cpu_seconds=round(train_cpu_seconds, 1),
                    heldout_seed=seed + 1, heldout_images=config.eval_images, seed=seed, config=asdict(config))
-    torch.save({"config": asdict(config.model), "state_dict": model.state_dict()}, out / "model.pt")
+    save_atomic({"config": asdict(config.model), "state_dict": model.state_dict()}, out / "model.pt")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(f"held-out mIoU {metrics['mIoU']:.3f} "
           + " ".join(f"{k} {v:.3f}" for k, v in metrics["IoU"].items()) + f" after {step} steps")

@@ -20,6 +20,7 @@ from perception.detection.anchors import kmeans_anchors, mean_best_iou
 from perception.detection.loss import build_targets, yolo_loss
 from perception.detection.metrics import mean_average_precision
 from perception.detection.yolo import YOLO, YoloConfig
+from perception.saving import save_atomic
 
 
 @dataclass
@@ -120,7 +121,7 @@ def train_detection(minutes: float, out: Path, seed: int = 0,
     metrics = evaluate(model, heldout)
     metrics.update(steps=step, images_seen=step * config.batch_size, train_seconds=round(train_seconds, 1),
                    heldout_seed=seed + 1, heldout_images=config.eval_images, seed=seed, config=asdict(config))
-    torch.save({"config": asdict(model_config), "state_dict": model.state_dict()}, out / "model.pt")
+    save_atomic({"config": asdict(model_config), "state_dict": model.state_dict()}, out / "model.pt")
     (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print(f"held-out mAP@0.5 {metrics['mAP@0.5']:.3f} "
           + " ".join(f"{k} {v:.3f}" for k, v in metrics["AP@0.5"].items()) + f" after {step} steps")
