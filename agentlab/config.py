@@ -24,6 +24,12 @@ class ConfigError(ValueError):
     """Bad user input: printed as one line naming the problem and the fix, exit code 2."""
 
 
+def check_choice(key: str, value: str, choices: tuple[str, ...] | list[str]) -> None:
+    """A ConfigError naming the choices unless ``value`` is one of them (for string-valued settings)."""
+    if value not in choices:
+        raise ConfigError(f"{key} '{value}' is not one of {', '.join(choices)}; use --set {key}={choices[0]}")
+
+
 @dataclass
 class RunConfig:
     """How a run is launched and recorded; the algorithm's own hyperparameters live in its config."""

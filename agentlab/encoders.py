@@ -23,7 +23,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from agentlab.config import ConfigError
+from agentlab.config import ConfigError, check_choice
 from agentlab.runs import load_failure
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
@@ -34,9 +34,7 @@ class MLP(nn.Module):
 
     def __init__(self, in_dim: int, hidden_sizes: Sequence[int] = (64, 64), activation: str = "relu") -> None:
         super().__init__()
-        if activation not in ACTIVATIONS:
-            raise ConfigError(f"activation '{activation}' is not one of {', '.join(ACTIVATIONS)}; "
-                              "use --set activation=relu or tanh")
+        check_choice("activation", activation, list(ACTIVATIONS))
         layers: list[nn.Module] = []
         for size in hidden_sizes:
             layers += [nn.Linear(in_dim, size), ACTIVATIONS[activation]()]
@@ -159,8 +157,7 @@ def resolve_name(space: gym.Space, name: str = "auto") -> str:
     """``auto`` → ``nature_cnn`` for images, ``mlp`` otherwise; other names must be in ``ENCODERS``."""
     if name == "auto":
         return "nature_cnn" if is_image(space) else "mlp"
-    if name not in ENCODERS:
-        raise ValueError(f"unknown encoder '{name}'; choose one of: auto, {', '.join(sorted(ENCODERS))}")
+    check_choice("encoder", name, ["auto", *sorted(ENCODERS)])
     return name
 
 
@@ -210,5 +207,6 @@ def make_encoder(obs_space: gym.Space, name: str = "auto", **kwargs: object) -> 
     """An ``ObsAdapter`` around the named body; ``kwargs`` go to the body (``hidden_sizes`` for ``mlp``)."""
     name = resolve_name(obs_space, name)
     if name in IMAGE_ENCODERS and not is_image(obs_space):
-        raise ValueError(f"encoder '{name}' needs image observations (uint8 Box), got {obs_space}")
+        raise ConfigError(f"encoder '{name}' needs image observations (uint8 Box), got {obs_space}; "
+                          "use --set encoder=mlp or an image env")
     return ObsAdapter(obs_space, ENCODERS[name](prepared_shape(obs_space), **kwargs))

@@ -24,7 +24,7 @@ import envs
 from agentlab import algorithms, runs
 from agentlab.algorithms import Algorithm
 from agentlab.backends import LocalBackend, RayBackend
-from agentlab.config import ConfigError, RunConfig, split_overrides, to_dict
+from agentlab.config import ConfigError, RunConfig, check_choice, split_overrides, to_dict
 from agentlab.core import Sample
 from agentlab.evaluate import evaluate_weights
 
@@ -66,8 +66,7 @@ def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = Non
 
 
 def _check_run(cfg: RunConfig) -> None:
-    if cfg.backend not in ("ray", "local"):
-        raise ConfigError(f"backend '{cfg.backend}' is not one of ray, local; use --backend ray or --backend local")
+    check_choice("backend", cfg.backend, ("ray", "local"))
     for key in ("steps", "workers", "envs_per_worker", "fragment_length", "sync_every", "in_flight",
                 "learner_threads"):
         if getattr(cfg, key) < 1:

@@ -279,5 +279,5 @@ def test_unknown_activation_is_a_one_line_config_error() -> None:
     from agentlab.config import ConfigError
 
     space, actions = gymnasium.spaces.Box(-1, 1, (4,), np.float32), gymnasium.spaces.Discrete(2)
-    with pytest.raises(ConfigError, match="activation 'gelu'.*relu or tanh"):
+    with pytest.raises(ConfigError, match="activation 'gelu' is not one of relu, tanh"):
         make_network(space, actions, A2CConfig(activation="gelu"))

@@ -37,6 +37,10 @@ def one_line_error(capsys, argv, main=run.main) -> str:
     (["--algo", "q_learning", "--env", "CartPole-v1", "--backend", "local"], "Discrete observations"),
     (["--algo", "q_learning", "--backend", "slurm"], "backend 'slurm'"),
     (["--resume", "/tmp"], "not a run folder"),
+    (["--algo", "dqn", "--env", "CartPole-v1", "--set", "encoder=resnet"], "encoder 'resnet' is not one of auto,"),
+    (["--algo", "dqn", "--env", "CartPole-v1", "--set", "encoder=nature_cnn"], "needs image observations"),
+    (["--algo", "dqn", "--env", "CartPole-v1", "--set", "loss=l1"], "loss 'l1' is not one of huber, mse"),
+    (["--algo", "a2c", "--env", "CartPole-v1", "--set", "optimizer=lbfgs"], "optimizer 'lbfgs' is not one of"),
 ])
 def test_bad_input_gets_one_line_and_exit_2(capsys, argv, expected):
     assert expected in one_line_error(capsys, argv)

@@ -21,18 +21,18 @@ from agentlab.a2c.actor import Gradients
 from agentlab.a2c.config import A2CConfig
 from agentlab.a2c.losses import Batch, actor_critic_loss
 from agentlab.a2c.networks import make_network
+from agentlab.config import check_choice
 from agentlab.core import Fragment
 
 
 def make_optimizer(config: A2CConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
+    check_choice("optimizer", config.optimizer, ("rmsprop", "adam", "sgd"))
     if config.optimizer == "rmsprop":
         return torch.optim.RMSprop(params, lr=config.learning_rate, alpha=config.rms_alpha, eps=config.eps)
     if config.optimizer == "adam":
         betas = (0.9, config.rms_alpha)
         return torch.optim.Adam(params, lr=config.learning_rate, betas=betas, eps=config.eps)
-    if config.optimizer == "sgd":
-        return torch.optim.SGD(params, lr=config.learning_rate)
-    raise ValueError(f"unknown optimizer '{config.optimizer}'; choose rmsprop, adam or sgd")
+    return torch.optim.SGD(params, lr=config.learning_rate)
 
 
 class A2CLearner:

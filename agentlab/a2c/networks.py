@@ -13,6 +13,7 @@ import torch
 from torch import nn
 
 from agentlab.a2c.config import A2CConfig
+from agentlab.config import ConfigError
 from agentlab.encoders import load_encoder_weights, make_encoder, resolve_name
 
 
@@ -49,6 +50,6 @@ def make_encoder_for(obs_space: gymnasium.Space, config: A2CConfig) -> nn.Module
 def make_network(obs_space: gymnasium.Space, action_space: gymnasium.Space, config: A2CConfig) -> ActorCritic:
     """Build the network for these spaces; only discrete action spaces have a categorical policy."""
     if not isinstance(action_space, gymnasium.spaces.Discrete):
-        raise ValueError(f"A2C/A3C need a Discrete action space, got {action_space}")
+        raise ConfigError(f"A2C/A3C need a Discrete action space, got {action_space}; pick a discrete-action env")
     value_encoder = None if config.shared_encoder else make_encoder_for(obs_space, config)
     return ActorCritic(make_encoder_for(obs_space, config), int(action_space.n), value_encoder)

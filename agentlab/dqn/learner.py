@@ -13,6 +13,7 @@ from typing import Any
 import gymnasium as gym
 import torch
 
+from agentlab.config import check_choice
 from agentlab.core import Fragment
 from agentlab.dqn.config import DQNConfig
 from agentlab.dqn.losses import c51_loss, td_loss
@@ -37,6 +38,8 @@ class DQNLearner:
 
     def __init__(self, cfg: DQNConfig, obs_space: gym.Space, action_space: gym.Space, seed: int,
                  device: str = "cpu") -> None:
+        check_choice("loss", cfg.loss, ("huber", "mse"))  # here, not at the first update after Ray started
+        check_choice("dueling_aggregate", cfg.dueling_aggregate, ("mean", "max"))
         self.cfg = cfg
         self.device = torch.device(device)
         with torch.random.fork_rng(devices=[]):
