@@ -40,13 +40,13 @@ ZOO_DQN = dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learnin
 ZOO_A2C = dict(n_envs=8, ent_coef=0.0)
 
 
-def ours(values: dict[str, Any], seed: int, args: argparse.Namespace) -> dict[str, Any]:
+def ours(name: str, values: dict[str, Any], seed: int, args: argparse.Namespace) -> dict[str, Any]:
     from agentlab.train import train
 
     t0 = time.perf_counter()
     result = train({**values, "env": "CartPole-v1", "seed": seed, "steps": args.budget, "backend": args.backend,
                     "eval_every": args.eval_every, "eval_episodes": EVAL_EPISODES, "solve_return": SOLVE,
-                    "run_dir": str(args.root / f"{values['algo']}_{'-'.join(map(str, values.values()))}_s{seed}")},
+                    "run_dir": str(args.root / f"{name.replace('+', 'plus-')}_s{seed}")},
                    progress=False)
     return {"solved_at": result.solved_at, "wall": time.perf_counter() - t0, "env_steps": result.env_steps}
 
@@ -129,7 +129,7 @@ def main() -> None:
     variants = ABLATION if args.ablation else {a: {"algo": a} for a in args.algos}
     results = []
     for name, values in variants.items():
-        results.append(summarise(name, [ours(values, seed, args) for seed in range(args.seeds)]))
+        results.append(summarise(name, [ours(name, values, seed, args) for seed in range(args.seeds)]))
     if args.baseline != "none" and not args.ablation:
         results.append(summarise(args.baseline, [sb3(args.baseline, seed, args) for seed in range(args.seeds)]))
         base = results[-1]
