@@ -42,6 +42,8 @@ class RunConfig:
     """Environment steps to train for, counted over all workers."""
     episodes: int = 0
     """Stop after this many finished training episodes as well (0: no episode limit)."""
+    minutes: float = 0.0
+    """Wall-time limit of the run in minutes (0: none); the final checkpoint and eval still run."""
     seed: int = 0
     """Seeds environments, exploration and network initialisation."""
     workers: int = 2

@@ -71,6 +71,8 @@ def _check_run(cfg: RunConfig) -> None:
                 "learner_threads"):
         if getattr(cfg, key) < 1:
             raise ConfigError(f"{key} must be at least 1, got {getattr(cfg, key)}")
+    if cfg.minutes < 0:
+        raise ConfigError(f"minutes must be 0 (no limit) or more, got {cfg.minutes}")
 
 
 def make_env_checked(env_id: str, seed: int | None = None, evaluation: bool = False, **kwargs: Any) -> Any:
@@ -121,12 +123,13 @@ class Recorder:
     def return_mean(self) -> float:
         return float(np.mean(self.recent)) if self.recent else math.nan
 
-    def metrics(self, env_steps: int, learner_metrics: dict[str, float]) -> None:
+    def metrics(self, env_steps: int, updates: int, learner_metrics: dict[str, float]) -> None:
+        """One metrics.csv row; ``updates`` (the learner's version) is always a column, for updates/s."""
         now = time.perf_counter()
         rate = (env_steps - self.last_steps) / max(now - self.last_time, 1e-9)
         self.last_steps, self.last_time = env_steps, now
         row = {"env_steps": env_steps, "wall_time": self.wall, "steps_per_s": rate, "return_mean": self.return_mean}
-        self.metrics_log.write({**row, **learner_metrics})
+        self.metrics_log.write({**row, **learner_metrics, "updates": updates})  # an int, over DQN's float
 
     def progress(self, env_steps: int, metrics: dict[str, float]) -> None:
         if self.bar is not None:
@@ -156,6 +159,7 @@ class Driver:
         self.run_dir = run_dir
         self.env_steps, self.num_episodes = int(start["env_steps"]), int(start["episodes"])
         self.solved_at: int | None = None
+        self.out_of_time = False  # read once a round in periodic(), so the final metrics row is always logged
         self.metrics: dict[str, float] = {}
         self.cached: tuple[int, Any] = (-1, None)
         # A resumed run gets fresh environment seeds, so it does not replay the episodes it already saw.
@@ -182,7 +186,8 @@ class Driver:
     def done(self) -> bool:
         cfg = self.run_cfg
         return (self.env_steps >= cfg.steps or self.solved_at is not None
-                or (cfg.episodes > 0 and self.num_episodes >= cfg.episodes))
+                or (cfg.episodes > 0 and self.num_episodes >= cfg.episodes)
+                or self.out_of_time)
 
     def run(self) -> None:
         cfg, backend = self.run_cfg, self.backend
@@ -222,6 +227,7 @@ class Driver:
     def periodic(self) -> None:
         """Evaluate, log and checkpoint when their env-step marks are passed."""
         cfg = self.run_cfg
+        self.out_of_time = cfg.minutes > 0 and self.rec.wall >= cfg.minutes * 60
         if self.env_steps >= self.next_eval:
             self.next_eval += cfg.eval_every
             result = self.evaluate(cfg.eval_episodes or 10, seed=cfg.seed + 999_983)
@@ -233,7 +239,7 @@ class Driver:
         if self.env_steps >= self.next_log or self.done():
             self.next_log += self.log_every
             extra = self.learner.metrics() if hasattr(self.learner, "metrics") else {}
-            self.rec.metrics(self.env_steps, {**self.metrics, **extra})
+            self.rec.metrics(self.env_steps, self.learner.version, {**self.metrics, **extra})
         if self.env_steps >= self.next_ckpt:
             self.next_ckpt += self.ckpt_every
             self.checkpoint()

@@ -1,8 +1,8 @@
 """The environment worker: a few environments, a policy copy, and fragments of experience.
 
 The same class runs in the driver's process (local backend) or as a Ray actor; it knows nothing of
-either. It steps its own environments one by one rather than through a vector env, so that the final
-observation of an episode (needed to bootstrap a truncated step) is never lost to an auto-reset.
+either. Its envs are one vector env without auto-reset (``envs.vector``): the final observation of
+an episode (needed to bootstrap a truncated step) is never lost, and the worker resets finished envs.
 """
 
 from __future__ import annotations
@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-import envs
 from agentlab import algorithms
 from agentlab.core import Episode, Fragment, Sample
+from envs.vector import make_vector
 
 
 class Worker:
@@ -27,10 +27,10 @@ class Worker:
         config = algorithm.config_cls(**algo_config)
         self.index, self.fragment_length = worker_index, fragment_length
         base = seed * 10_007 + worker_index * num_envs
-        self.envs = [envs.make(env_id, seed=base + i) for i in range(num_envs)]
-        self.actor = algorithm.make_actor(config, self.envs[0].observation_space, self.envs[0].action_space,
-                                          worker_index, num_workers, seed)
-        self.obs = np.stack([env.reset(seed=base + i)[0] for i, env in enumerate(self.envs)])
+        self.envs = make_vector(env_id, num_envs, seed=base)
+        self.actor = algorithm.make_actor(config, self.envs.single_observation_space,
+                                          self.envs.single_action_space, worker_index, num_workers, seed)
+        self.obs = self.envs.reset(seed=base)[0]
         self.actions: np.ndarray | None = None  # chosen at self.obs, taken at the next step
         self.returns = np.zeros(num_envs)
         self.lengths = np.zeros(num_envs, dtype=np.int64)
@@ -42,7 +42,7 @@ class Worker:
 
     def sample(self) -> Sample:
         """Step every env ``fragment_length`` times and return the actor's payload plus finished episodes."""
-        T, E = self.fragment_length, len(self.envs)
+        T, E = self.fragment_length, self.envs.num_envs
         if self.actions is None:
             self.actions = self.actor.act(self.obs)
         obs = np.empty((T, *self.obs.shape), self.obs.dtype)
@@ -56,25 +56,22 @@ class Worker:
         version = self.version
         for t in range(T):
             obs[t], actions[t] = self.obs, self.actions
-            reset_obs = {}
-            for e, env in enumerate(self.envs):
-                o, r, term, trunc, info = env.step(self.actions[e])
-                next_obs[t, e], rewards[t, e], terminated[t, e], truncated[t, e] = o, r, term, trunc
-                # Atari training envs clip rewards and end on a lost life; episode stats use the game's score.
-                self.returns[e] += info.get("raw_reward", r)
-                self.lengths[e] += 1
-                if term or trunc:
-                    if info.get("game_over", True):
-                        episodes.append(Episode(self.index, float(self.returns[e]), int(self.lengths[e])))
-                        self.returns[e], self.lengths[e] = 0.0, 0
-                    reset_obs[e] = env.reset()[0]
-            # a' is chosen at s' before the reset, so SARSA sees the action the policy picks there.
-            next_actions[t] = self.actor.act(next_obs[t])
+            next_obs[t], rewards[t], terminated[t], truncated[t], info = self.envs.step(self.actions)
+            # Atari training envs clip rewards and end on a lost life; episode stats use the game's score.
+            self.returns += info.get("raw_reward", rewards[t])
+            self.lengths += 1
+            done = terminated[t] | truncated[t]
             self.obs = next_obs[t].copy()
-            for e, o in reset_obs.items():
-                self.obs[e] = o
-            self.actions = next_actions[t].copy()
-            if reset_obs:
-                self.actions[list(reset_obs)] = self.actor.act(self.obs[list(reset_obs)])
+            if done.any():
+                for e in np.flatnonzero(done & info.get("game_over", done)):
+                    episodes.append(Episode(self.index, float(self.returns[e]), int(self.lengths[e])))
+                    self.returns[e], self.lengths[e] = 0.0, 0
+                self.obs[done] = self.envs.reset(options={"reset_mask": done})[0][done]
+            # One policy pass picks a' at every s' (before the reset: SARSA's a') and the first action of
+            # each new episode.
+            chosen = self.actor.act(np.concatenate([next_obs[t], self.obs[done]]))  # [E + ended]
+            next_actions[t] = chosen[:E]
+            self.actions = chosen[:E].copy()
+            self.actions[done] = chosen[E:]
         fragment = Fragment(obs, actions, rewards, next_obs, terminated, truncated, next_actions, version, self.index)
         return Sample(self.actor.process(fragment), T * E, self.index, episodes)

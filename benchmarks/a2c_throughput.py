@@ -1,18 +1,19 @@
 """A2C sampling throughput on CartPole-v1 with Ray workers, against the raw env and AsyncVectorEnv.
 
-Three figures in one run, all in env steps per second:
+Four figures in one run, all in env steps per second:
 
 - the raw single-process rate: one ``CartPole-v1`` stepped with random actions in a plain loop, the
-  most one core can do; the goal is A2C at 80% of ``cores ×`` this;
-- gymnasium's ``AsyncVectorEnv`` with as many envs as the A2C run (one subprocess per env, random
-  actions, no policy, no learning);
+  most one core can do with one env; the goal is A2C at 80% of ``cores ×`` this;
+- gymnasium's ``AsyncVectorEnv`` (one subprocess per env, random actions, no policy, no learning),
+  with as many envs as the A2C run up to ``--async-max-envs``;
 - one A2C worker's ``sample()`` alone, in this process (policy forward per step, no learner, no Ray):
-  the ceiling of one core running a worker;
+  the ceiling of one core running a worker. Its CartPole envs are one numpy batch (``envs.vector``);
 - A2C training with the Ray backend (``--workers`` workers × ``--envs-per-worker`` envs, policy forward
-  per step, one learner update per round), timed on its own metrics after the first 20% of the run so
-  that Ray's start-up is left out.
+  per step, one learner update per round of 5 steps), timed on its own metrics after the first 20%
+  of the run so that Ray's start-up is left out. The learner may take both cores
+  (``--learner-threads 2``): in synchronous A2C the workers wait while it updates.
 
-    python -m benchmarks.a2c_throughput --workers 2 --envs-per-worker 4 16 64
+    python -m benchmarks.a2c_throughput --workers 2 --envs-per-worker 64 256 1024 2048 --learner-threads 1 2
 """
 
 from __future__ import annotations
@@ -33,6 +34,7 @@ from agentlab.train import resolve, train
 from agentlab.worker import Worker
 
 ENV = "CartPole-v1"
+FRAGMENT = 5  # the preset's n_steps
 
 
 def raw_rate(seconds: float) -> float:
@@ -66,8 +68,8 @@ def async_vector_rate(num_envs: int, seconds: float) -> float:
 def worker_rate(envs_per_worker: int, seconds: float) -> float:
     """Env steps per second of one worker's ``sample()`` with the preset's network, in this process."""
     _, cfg, _ = resolve({"algo": "a2c", "env": ENV})
-    worker = Worker("a2c", dataclasses.asdict(cfg), ENV, envs_per_worker, 5, 0, 1, 0)
-    learner = A2CLearner(cfg, worker.envs[0].observation_space, worker.envs[0].action_space, 0)
+    worker = Worker("a2c", dataclasses.asdict(cfg), ENV, envs_per_worker, FRAGMENT, 0, 1, 0)
+    learner = A2CLearner(cfg, worker.envs.single_observation_space, worker.envs.single_action_space, 0)
     worker.set_weights(learner.get_weights(), 0)
     worker.sample()
     steps, start = 0, time.perf_counter()
@@ -76,10 +78,12 @@ def worker_rate(envs_per_worker: int, seconds: float) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def a2c_rate(workers: int, envs_per_worker: int, steps: int, root: Path) -> float:
-    run_dir = root / f"a2c_{workers}w_{envs_per_worker}e"
-    train({"algo": "a2c", "env": ENV, "steps": steps, "workers": workers, "envs_per_worker": envs_per_worker,
-           "backend": "ray", "run_dir": str(run_dir)}, progress=False)
+def a2c_rate(workers: int, envs_per_worker: int, learner_threads: int, rounds: int, root: Path) -> float:
+    run_dir = root / f"a2c_{workers}w_{envs_per_worker}e_{learner_threads}t"
+    steps = rounds * workers * envs_per_worker * FRAGMENT
+    train({"algo": "a2c", "env": ENV, "steps": steps, "fragment_length": FRAGMENT, "workers": workers,
+           "envs_per_worker": envs_per_worker,
+           "learner_threads": learner_threads, "backend": "ray", "run_dir": str(run_dir)}, progress=False)
     with open(run_dir / "metrics.csv") as f:
         rows = [(int(r["env_steps"]), float(r["wall_time"])) for r in csv.DictReader(f)]
     (s0, t0), (s1, t1) = rows[len(rows) // 5], rows[-1]
@@ -90,8 +94,12 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--envs-per-worker", type=int, nargs="+", default=[4, 16, 64])
-    parser.add_argument("--steps", type=int, default=200_000, help="env steps of each A2C run")
+    parser.add_argument("--rounds", type=int, default=200, help="synchronous rounds (updates) of each A2C run")
+    parser.add_argument("--async-max-envs", type=int, default=256,
+                        help="cap on AsyncVectorEnv's envs (one process each); its rate is flat well before")
     parser.add_argument("--seconds", type=float, default=5.0, help="length of each baseline measurement")
+    parser.add_argument("--learner-threads", type=int, nargs="+", default=[1],
+                        help="torch threads of the learner (sync A2C: the workers wait during its update)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     from agentlab.backends import init_ray
@@ -104,13 +112,16 @@ def main() -> None:
     print(f"{cores} cores; raw single-process {ENV}: {raw:,.0f} steps/s; goal 0.8 × {cores} × raw = {goal:,.0f}")
     for envs_per_worker in args.envs_per_worker:
         num_envs = args.workers * envs_per_worker
-        vec = async_vector_rate(num_envs, args.seconds)
+        async_envs = min(num_envs, args.async_max_envs)
+        vec = async_vector_rate(async_envs, args.seconds)
         one = worker_rate(envs_per_worker, args.seconds)
-        a2c = a2c_rate(args.workers, envs_per_worker, args.steps, root)
-        print(f"{num_envs:>4} envs: AsyncVectorEnv {vec:9,.0f} steps/s | one worker alone {one:9,.0f} steps/s "
-              f"(x{one / raw:.2f} raw) | A2C ray {args.workers} workers × "
-              f"{envs_per_worker} envs {a2c:9,.0f} steps/s = x{a2c / vec:.2f} AsyncVectorEnv, "
-              f"x{a2c / (cores * raw):.3f} of cores × raw", flush=True)
+        print(f"{num_envs:>5} envs: AsyncVectorEnv ({async_envs} envs) {vec:9,.0f} steps/s | "
+              f"one worker alone {one:9,.0f} steps/s (x{one / raw:.2f} raw)", flush=True)
+        for threads in args.learner_threads:
+            a2c = a2c_rate(args.workers, envs_per_worker, threads, args.rounds, root)
+            print(f"       A2C ray {args.workers} workers × {envs_per_worker} envs, learner {threads} thread(s): "
+                  f"{a2c:9,.0f} steps/s = x{a2c / vec:.2f} AsyncVectorEnv, x{a2c / (cores * raw):.3f} of cores × raw",
+                  flush=True)
 
 
 if __name__ == "__main__":

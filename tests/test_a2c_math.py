@@ -131,6 +131,9 @@ class ValueIsFirstFeature(nn.Module):
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return torch.zeros(obs.shape[0], 2), obs[:, 0]  # [N, 2], [N]
 
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        return obs[:, 0]  # [N]
+
 
 def test_actor_critic_loss_bootstraps_truncation_from_final_obs_not_termination() -> None:
     obs = np.array(VALUES, np.float32).reshape(5, 1, 1)  # [T, E, 1]: V(obs[t]) = VALUES[t]

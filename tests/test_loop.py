@@ -52,7 +52,7 @@ def test_worker_keeps_the_final_observation_of_a_truncated_episode():
     worker = Worker("q_learning", {}, "agentlab/GridWorld-v0", 1, 1500, 0, 1, seed=0)
     worker.set_weights({"q": np.zeros((25, 4)), "epsilon": 1.0}, 0)
     frag = worker.sample().payload
-    grid = worker.envs[0].unwrapped
+    grid = worker.envs.envs[0].unwrapped
     truncated = np.flatnonzero(frag.truncated[:-1, 0])
     assert len(truncated) >= 2
     for t in truncated:

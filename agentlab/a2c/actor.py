@@ -55,13 +55,14 @@ class A2CActor:
         self.version = -1
 
     def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
-        with torch.no_grad():
-            logits, _ = self.network(torch.as_tensor(obs))  # [E, A]
-        if explore:
-            actions = torch.multinomial(torch.softmax(logits, dim=-1), 1, generator=self.generator).squeeze(1)
-        else:
-            actions = logits.argmax(dim=-1)
-        return actions.numpy()  # [E]
+        with torch.inference_mode():
+            logits = self.network.policy(torch.as_tensor(obs))  # [E, A]
+            if not explore:
+                return logits.argmax(dim=-1).numpy()  # [E]
+            # Inverse-CDF sampling: one uniform per env; several times cheaper than torch.multinomial here.
+            cdf = torch.softmax(logits, dim=-1).cumsum(dim=-1)  # [E, A]
+            u = torch.rand(len(cdf), 1, generator=self.generator)  # [E, 1]
+            return (cdf < u).sum(dim=-1).clamp_(max=cdf.shape[-1] - 1).numpy()  # [E]
 
     def set_weights(self, weights: dict[str, np.ndarray], version: int) -> None:
         # torch.tensor copies: arrays that came through Ray's object store are read-only.

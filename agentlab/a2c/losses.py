@@ -17,8 +17,8 @@ from typing import NamedTuple
 
 import torch
 import torch.nn.functional as F
-from torch import nn
 
+from agentlab.a2c.networks import ActorCritic
 from agentlab.core import Fragment
 
 
@@ -123,7 +123,7 @@ def value_loss(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
 
 
 def actor_critic_loss(
-    network: nn.Module,
+    network: ActorCritic,
     batch: Batch,
     gamma: float,
     gae_lambda: float,
@@ -141,7 +141,7 @@ def actor_critic_loss(
     final_values = torch.zeros_like(values)
     with torch.no_grad():
         if needs_final.any():
-            final_values[needs_final] = network(batch.next_obs[needs_final])[1]
+            final_values[needs_final] = network.value(batch.next_obs[needs_final])
         bootstrap = next_values(values.detach(), final_values, cut)  # [T, E]
 
     if gae_lambda == 1.0:

@@ -37,6 +37,16 @@ class ActorCritic(nn.Module):
         value_features = features if self.value_encoder is None else self.value_encoder(obs)  # [N, F_v]
         return self.policy_head(features), self.value_head(value_features).squeeze(-1)  # [N, A], [N]
 
+    def policy(self, obs: torch.Tensor) -> torch.Tensor:
+        """The logits alone ``[N, A]``: acting skips the value head (and its encoder, when separate)."""
+        return self.policy_head(self.encoder(obs))
+
+    def value(self, obs: torch.Tensor) -> torch.Tensor:
+        """The value alone ``[N]``, for bootstrapping: skips the policy head where it can."""
+        if self.value_encoder is None:
+            return self.forward(obs)[1]
+        return self.value_head(self.value_encoder(obs)).squeeze(-1)
+
 
 def make_encoder_for(obs_space: gymnasium.Space, config: A2CConfig) -> nn.Module:
     """The configured encoder, with ``encoder_weights`` loaded and frozen when ``freeze_encoder``."""
