@@ -63,7 +63,7 @@ class RunConfig:
     device: str = "auto"
     """Learner device: ``auto`` (cuda when available), ``cpu`` or ``cuda``; workers always act on CPU."""
     learner_threads: int = 1
-    """torch CPU threads of a CPU learner: 1 is fastest for small networks and beside workers on few cores."""
+    """torch CPU threads of the learner process: 1 is fastest for small networks and beside busy workers."""
     checkpoint_every: int = 0
     """Env steps between checkpoints (0: a tenth of ``steps``); one is always written at the end."""
     eval_episodes: int = 0

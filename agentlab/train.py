@@ -276,8 +276,7 @@ def train(values: dict[str, Any], progress: bool = True, resume: str | Path | No
     runs.write_config(run_dir, to_dict(run_cfg), to_dict(algo_cfg))
 
     threads = torch.get_num_threads()
-    if device == "cpu":
-        torch.set_num_threads(run_cfg.learner_threads)
+    torch.set_num_threads(run_cfg.learner_threads)  # on a GPU too: its host-side work competes with the workers
     try:
         driver = Driver(run_cfg, algo_cfg, algorithm, learner, run_dir, start, progress)
         driver.run()

@@ -18,6 +18,7 @@ from agentlab.a2c.config import A2CConfig
 from agentlab.a2c.losses import Batch, actor_critic_loss
 from agentlab.a2c.networks import make_network
 from agentlab.core import Fragment
+from agentlab.weights import load_arrays
 
 
 class Gradients(NamedTuple):
@@ -65,8 +66,7 @@ class A2CActor:
             return (cdf < u).sum(dim=-1).clamp_(max=cdf.shape[-1] - 1).numpy()  # [E]
 
     def set_weights(self, weights: dict[str, np.ndarray], version: int) -> None:
-        # torch.tensor copies: arrays that came through Ray's object store are read-only.
-        self.network.load_state_dict({name: torch.tensor(w) for name, w in weights.items()})
+        load_arrays(self.network, weights)
         self.version = version
 
     def process(self, fragment: Fragment) -> Fragment | Gradients:

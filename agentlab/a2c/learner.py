@@ -23,6 +23,7 @@ from agentlab.a2c.losses import Batch, actor_critic_loss
 from agentlab.a2c.networks import make_network
 from agentlab.config import check_choice
 from agentlab.core import Fragment
+from agentlab.weights import to_arrays
 
 
 def make_optimizer(config: A2CConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
@@ -92,7 +93,7 @@ class A2CLearner:
         return float(torch.nn.utils.clip_grad_norm_(self.params, limit))
 
     def get_weights(self) -> dict[str, np.ndarray]:
-        return {name: t.detach().cpu().numpy().copy() for name, t in self.network.state_dict().items()}
+        return to_arrays(self.network)
 
     def state_dict(self) -> dict[str, Any]:
         return {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),

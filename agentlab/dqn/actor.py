@@ -16,6 +16,7 @@ import torch
 from agentlab.core import Fragment
 from agentlab.dqn.config import DQNConfig
 from agentlab.dqn.networks import build_q_network
+from agentlab.weights import load_arrays
 
 
 def apex_floor(base: float, worker_index: int, num_workers: int) -> float:
@@ -45,8 +46,7 @@ class DQNActor:
         return 0.0 if self.cfg.noisy else max(self.base_epsilon, self.floor)
 
     def set_weights(self, weights: dict[str, Any], version: int) -> None:
-        params = {name: torch.tensor(value) for name, value in weights["params"].items()}  # Ray: read-only arrays
-        self.net.load_state_dict(params)
+        load_arrays(self.net, weights["params"])
         self.base_epsilon = float(weights["epsilon"])
         self.version = version
 

@@ -20,6 +20,7 @@ from agentlab.dqn.losses import c51_loss, td_loss
 from agentlab.dqn.networks import build_q_network, update_target
 from agentlab.encoders import is_image
 from agentlab.replay import NStepAccumulator, ReplayBatch, ReplayBuffer
+from agentlab.weights import to_arrays
 
 
 def frame_stack_for(cfg: DQNConfig, obs_space: gym.Space) -> int:
@@ -130,8 +131,7 @@ class DQNLearner:
         return loss.detach(), extras["q_taken"]
 
     def get_weights(self) -> dict[str, Any]:
-        params = {k: v.detach().to("cpu", copy=True).numpy() for k, v in self.online.state_dict().items()}
-        return {"params": params, "epsilon": self.epsilon}
+        return {"params": to_arrays(self.online), "epsilon": self.epsilon}
 
     def state_dict(self) -> dict[str, Any]:
         """Networks, optimizer, counters (ε follows env_steps) and the replay's β clock; not its contents."""

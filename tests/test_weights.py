@@ -1,0 +1,35 @@
+"""Publishing and adopting weights as numpy arrays."""
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from agentlab.weights import load_arrays, to_arrays
+
+
+def test_arrays_round_trip_into_another_network_from_read_only_arrays():
+    torch.manual_seed(0)
+    source, target = nn.Sequential(nn.Linear(3, 4), nn.BatchNorm1d(4)), nn.Sequential(nn.Linear(3, 4),
+                                                                                         nn.BatchNorm1d(4))
+    source[1].running_mean.fill_(2.0)  # buffers travel too
+    arrays = to_arrays(source)
+    for a in arrays.values():
+        a.flags.writeable = False  # as Ray's object store hands them out
+    load_arrays(target, arrays)
+    for name, tensor in target.state_dict().items():
+        np.testing.assert_array_equal(tensor.numpy(), source.state_dict()[name].numpy())
+    published = arrays["0.weight"].copy()
+    with torch.no_grad():
+        source[0].weight.add_(1.0)
+        target[0].weight.add_(2.0)
+    np.testing.assert_array_equal(arrays["0.weight"], published)  # copies, aliased with neither network
+
+
+def test_load_arrays_rejects_missing_keys_and_wrong_shapes():
+    net = nn.Linear(3, 4)
+    arrays = to_arrays(net)
+    with pytest.raises(KeyError, match="bias"):
+        load_arrays(net, {"weight": arrays["weight"]})
+    with pytest.raises(RuntimeError):
+        load_arrays(net, {"weight": np.zeros((5, 3), np.float32), "bias": arrays["bias"]})
