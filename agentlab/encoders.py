@@ -203,6 +203,17 @@ def load_encoder_weights(encoder: ObsAdapter, name: str, path: str = "", freeze:
         encoder.freeze()
 
 
+def build_encoder(obs_space: gym.Space, name: str = "auto", hidden_sizes: Sequence[int] = (64, 64),
+                  activation: str = "relu", weights: str = "", freeze: bool = False) -> ObsAdapter:
+    """The encoder an agent's config asks for: the MLP settings apply to an MLP alone, then ``weights``
+    are loaded and the body frozen when ``freeze`` (``load_encoder_weights``)."""
+    name = resolve_name(obs_space, name)
+    kwargs = {"hidden_sizes": hidden_sizes, "activation": activation} if name == "mlp" else {}
+    encoder = make_encoder(obs_space, name, **kwargs)
+    load_encoder_weights(encoder, name, weights, freeze)
+    return encoder
+
+
 def make_encoder(obs_space: gym.Space, name: str = "auto", **kwargs: object) -> ObsAdapter:
     """An ``ObsAdapter`` around the named body; ``kwargs`` go to the body (``hidden_sizes`` for ``mlp``)."""
     name = resolve_name(obs_space, name)

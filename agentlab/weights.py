@@ -28,4 +28,6 @@ def load_arrays(module: nn.Module, arrays: dict[str, np.ndarray]) -> None:
     with torch.no_grad(), warnings.catch_warnings():
         warnings.filterwarnings("ignore", message="The given NumPy array is not writable")  # only read here
         for name, tensor in state.items():
-            tensor.copy_(torch.from_numpy(np.asarray(arrays[name])).view_as(tensor))
+            if arrays[name].shape != tuple(tensor.shape):  # copy_ would broadcast a wrong shape silently
+                raise RuntimeError(f"weight '{name}' has shape {arrays[name].shape}, the network {tuple(tensor.shape)}")
+            tensor.copy_(torch.from_numpy(arrays[name]))

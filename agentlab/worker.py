@@ -30,7 +30,7 @@ class Worker:
         self.envs = make_vector(env_id, num_envs, seed=base)
         self.actor = algorithm.make_actor(config, self.envs.single_observation_space,
                                           self.envs.single_action_space, worker_index, num_workers, seed)
-        self.obs = self.envs.reset(seed=base)[0]
+        self.obs = self.envs.reset(seed=base)[0].copy()  # EnvList reuses its buffer
         self.actions: np.ndarray | None = None  # chosen at self.obs, taken at the next step
         self.returns = np.zeros(num_envs)
         self.lengths = np.zeros(num_envs, dtype=np.int64)

@@ -40,7 +40,8 @@ def _reset_mask(options: dict[str, Any] | None) -> np.ndarray | None:
 
 
 class EnvList(VectorEnv):
-    """Single envs stepped in a Python loop; observations are stacked into one array."""
+    """Single envs stepped in a Python loop; observations are stacked into one array, which ``step``
+    and ``reset`` return without a copy (the next call overwrites it), as ``SyncVectorEnv(copy=False)``."""
 
     metadata = {"autoreset_mode": AutoresetMode.DISABLED}
 
@@ -62,7 +63,7 @@ class EnvList(VectorEnv):
             if mask is None or mask[i]:
                 self.obs[i], info = env.reset(seed=None if seed is None else seed + i)
                 infos = self._add_info(infos, info, i)
-        return self.obs.copy(), infos
+        return self.obs, infos
 
     def step(self, actions: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, dict[str, Any]]:
         rewards = np.zeros(self.num_envs, np.float32)
@@ -73,7 +74,7 @@ class EnvList(VectorEnv):
             self.obs[i], rewards[i], terminated[i], truncated[i], info = env.step(actions[i])
             if info:
                 infos = self._add_info(infos, info, i)
-        return self.obs.copy(), rewards, terminated, truncated, infos
+        return self.obs, rewards, terminated, truncated, infos
 
     def close_extras(self, **kwargs: Any) -> None:
         for env in self.envs:

@@ -14,7 +14,7 @@ from torch import nn
 
 from agentlab.a2c.config import A2CConfig
 from agentlab.config import ConfigError
-from agentlab.encoders import load_encoder_weights, make_encoder, resolve_name
+from agentlab.encoders import build_encoder
 
 
 class ActorCritic(nn.Module):
@@ -42,24 +42,14 @@ class ActorCritic(nn.Module):
         return self.policy_head(self.encoder(obs))
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
-        """The value alone ``[N]``, for bootstrapping: skips the policy head where it can."""
-        if self.value_encoder is None:
-            return self.forward(obs)[1]
-        return self.value_head(self.value_encoder(obs)).squeeze(-1)
-
-
-def make_encoder_for(obs_space: gymnasium.Space, config: A2CConfig) -> nn.Module:
-    """The configured encoder, with ``encoder_weights`` loaded and frozen when ``freeze_encoder``."""
-    name = resolve_name(obs_space, config.encoder)
-    kwargs = {"hidden_sizes": config.hidden_sizes, "activation": config.activation} if name == "mlp" else {}
-    body = make_encoder(obs_space, name, **kwargs)
-    load_encoder_weights(body, name, config.encoder_weights, config.freeze_encoder)
-    return body
+        """The value alone ``[N]``, for bootstrapping: skips the policy head."""
+        return self.value_head((self.value_encoder or self.encoder)(obs)).squeeze(-1)
 
 
 def make_network(obs_space: gymnasium.Space, action_space: gymnasium.Space, config: A2CConfig) -> ActorCritic:
     """Build the network for these spaces; only discrete action spaces have a categorical policy."""
     if not isinstance(action_space, gymnasium.spaces.Discrete):
         raise ConfigError(f"A2C/A3C need a Discrete action space, got {action_space}; pick a discrete-action env")
-    value_encoder = None if config.shared_encoder else make_encoder_for(obs_space, config)
-    return ActorCritic(make_encoder_for(obs_space, config), int(action_space.n), value_encoder)
+    settings = (config.encoder, config.hidden_sizes, config.activation, config.encoder_weights, config.freeze_encoder)
+    value_encoder = None if config.shared_encoder else build_encoder(obs_space, *settings)
+    return ActorCritic(build_encoder(obs_space, *settings), int(action_space.n), value_encoder)

@@ -18,7 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from agentlab.dqn.config import DQNConfig
-from agentlab.encoders import load_encoder_weights, make_encoder, resolve_name
+from agentlab.encoders import build_encoder
 
 
 class NoisyLinear(nn.Module):
@@ -127,10 +127,8 @@ class QNetwork(nn.Module):
 def build_q_network(cfg: DQNConfig, obs_space: gym.Space, action_space: gym.Space) -> QNetwork:
     """The encoder named in the config (``hidden_sizes`` go to an MLP; ``encoder_weights`` loaded, frozen
     when ``freeze_encoder``) under the configured head."""
-    name = resolve_name(obs_space, cfg.encoder)
-    kwargs = {"hidden_sizes": cfg.hidden_sizes} if name == "mlp" else {}
-    encoder = make_encoder(obs_space, name, **kwargs)
-    load_encoder_weights(encoder, name, cfg.encoder_weights, cfg.freeze_encoder)
+    encoder = build_encoder(obs_space, cfg.encoder, cfg.hidden_sizes, weights=cfg.encoder_weights,
+                            freeze=cfg.freeze_encoder)
     return QNetwork(encoder, int(action_space.n), cfg)
 
 
