@@ -74,6 +74,10 @@ class RunConfig:
     """Stop once a periodic greedy evaluation's mean return reaches this (None: never stop early)."""
     dashboard: bool = False
     """Start Ray's dashboard (off by default)."""
+    worker_timeout_s: float = 300.0
+    """A Ray worker that has not answered a call within this many seconds is replaced (0: wait forever)."""
+    max_worker_restarts: int = 100
+    """Replace dead or hung Ray workers at most this many times in a run; one more stops the run."""
     run_dir: str = ""
     """Run folder (default: runs/<time>_<algo>_<env>_s<seed>)."""
 
