@@ -1,0 +1,76 @@
+"""What a run writes as it goes: episodes.csv, metrics.csv, evals.csv, and the progress bar.
+
+The driver hands the recorder every finished episode, every metrics row and every evaluation; the
+recorder owns the CSV files (``runs.CsvLog``) and the recent-return window shown on the progress bar.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections import deque
+from pathlib import Path
+
+import numpy as np
+
+from agentlab import runs
+from agentlab.core import Sample
+
+
+class Recorder:
+    """Episode and metric logging, progress, and the recent-return window."""
+
+    def __init__(self, run_dir: Path, total_steps: int, start_steps: int, progress: bool, start_wall: float):
+        self.episodes_log = runs.CsvLog(run_dir / "episodes.csv", runs.EPISODE_COLUMNS)
+        self.metrics_log = runs.CsvLog(run_dir / "metrics.csv")
+        self.evals_log = runs.CsvLog(run_dir / "evals.csv", ["env_steps", "wall_time", "mean_return", "std_return"])
+        self.recent: deque[float] = deque(maxlen=100)
+        self.t0 = time.perf_counter() - start_wall
+        self.last_steps, self.last_time = start_steps, time.perf_counter()
+        self.bar = None
+        self.last_eval: float | None = None  # the latest greedy evaluation, kept on the progress bar
+        if progress:
+            from tqdm import tqdm
+
+            self.bar = tqdm(total=total_steps, initial=start_steps, unit="step", dynamic_ncols=True,
+                            mininterval=0.5, smoothing=0.1)
+
+    @property
+    def wall(self) -> float:
+        return time.perf_counter() - self.t0
+
+    def episodes(self, sample: Sample, env_steps: int) -> None:
+        for ep in sample.episodes:
+            self.recent.append(ep.ret)
+            self.episodes_log.write({"env_steps": env_steps, "wall_time": self.wall, "worker": ep.worker,
+                                     "return": ep.ret, "length": ep.length})
+
+    @property
+    def return_mean(self) -> float:
+        return float(np.mean(self.recent)) if self.recent else math.nan
+
+    def metrics(self, env_steps: int, updates: int, learner_metrics: dict[str, float]) -> None:
+        """One metrics.csv row; ``updates`` (the learner's version) is always a column, for updates/s."""
+        now = time.perf_counter()
+        rate = (env_steps - self.last_steps) / max(now - self.last_time, 1e-9)
+        self.last_steps, self.last_time = env_steps, now
+        row = {"env_steps": env_steps, "wall_time": self.wall, "steps_per_s": rate, "return_mean": self.return_mean}
+        self.metrics_log.write({**row, **learner_metrics, "updates": updates})  # an int, over DQN's float
+
+    def progress(self, env_steps: int, metrics: dict[str, float]) -> None:
+        if self.bar is not None:
+            self.bar.n = env_steps
+            shown = {"return": f"{self.return_mean:.1f}"}
+            for key in ("epsilon", "loss"):
+                if metrics.get(key):  # ε is 0 throughout with noisy nets: not worth a column
+                    shown[key] = f"{metrics[key]:.3g}"
+            if self.last_eval is not None:
+                shown["eval"] = f"{self.last_eval:.3g}"
+            self.bar.set_postfix(shown, refresh=False)
+            self.bar.update(0)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+        for log in (self.episodes_log, self.metrics_log, self.evals_log):
+            log.close()
