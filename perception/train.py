@@ -13,8 +13,6 @@ scores on images from seed ``seed + 1``, which training never sees) into ``--out
 from __future__ import annotations
 
 import argparse
-import json
-import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -23,7 +21,7 @@ import torch
 from torch import nn
 
 from perception.data import CLASS_NAMES, ShapesDataset, collate
-from perception.saving import save_atomic
+from perception.loop import check_clock, save_run, train_for
 from perception.seg_losses import cross_entropy_loss, dice_loss
 from perception.seg_metrics import confusion_matrix, iou_per_class, mean_iou
 from perception.segmentation import SegmentationConfig, build_segmentation_model
@@ -76,8 +74,7 @@ def train_segmentation(
 ) -> dict:
     """Train for ``minutes`` of ``config.clock`` time; write ``out/model.pt`` and ``out/metrics.json``."""
     config = config or SegmentationTrainConfig()
-    if config.clock not in ("wall", "cpu"):
-        raise ValueError(f"clock must be 'wall' or 'cpu', got {config.clock!r}")
+    check_clock(config.clock)
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
     torch.manual_seed(seed)
@@ -88,36 +85,26 @@ def train_segmentation(
     model = build_segmentation_model(config.model)
     optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
 
-    clock = time.perf_counter if config.clock == "wall" else time.process_time
-    budget_s, start, wall_start, cpu_start = minutes * 60.0, clock(), time.perf_counter(), time.process_time()
-    step, next_log = 0, config.log_every_s
-    model.train()
-    while (elapsed := clock() - start) < budget_s:
-        first = step * config.batch_size
-        images, masks, _, _ = collate([train_set[i] for i in range(first, first + config.batch_size)])
+    def step(i: int) -> dict[str, torch.Tensor]:
+        first = i * config.batch_size
+        images, masks, _, _ = collate([train_set[k] for k in range(first, first + config.batch_size)])
         logits = model(images)  # [B, K, H, W]
         ce, dice = cross_entropy_loss(logits, masks), dice_loss(logits, masks)
         loss = ce + config.dice_weight * dice
-        for group in optimizer.param_groups:  # cosine decay over the time budget
-            group["lr"] = config.learning_rate * 0.5 * (1 + math.cos(math.pi * min(elapsed / budget_s, 1.0)))
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        step += 1
-        if elapsed >= next_log:
-            next_log += config.log_every_s
-            print(f"[{elapsed:6.0f}s {config.clock}] step {step:5d} loss {loss.item():.3f} (ce {ce.item():.3f} "
-                  f"dice {dice.item():.3f})", flush=True)
+        return {"loss": loss, "ce": ce, "dice": dice}
 
-    train_seconds, train_cpu_seconds = time.perf_counter() - wall_start, time.process_time() - cpu_start
+    model.train()
+    result = train_for(minutes, step, [optimizer], clock=config.clock, log_every_s=config.log_every_s)
     metrics = evaluate_segmentation(model, heldout)
-    metrics.update(steps=step, images_seen=step * config.batch_size, train_seconds=round(train_seconds, 1),
-                   train_cpu_seconds=round(train_cpu_seconds, 1),
+    metrics.update(steps=result.steps, images_seen=result.steps * config.batch_size,
+                   train_seconds=round(result.train_seconds, 1), train_cpu_seconds=round(result.train_cpu_seconds, 1),
                    heldout_seed=seed + 1, heldout_images=config.eval_images, seed=seed, config=asdict(config))
-    save_atomic({"config": asdict(config.model), "state_dict": model.state_dict()}, out / "model.pt")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    save_run(out, {"config": asdict(config.model), "state_dict": model.state_dict()}, metrics)
     print(f"held-out mIoU {metrics['mIoU']:.3f} "
-          + " ".join(f"{k} {v:.3f}" for k, v in metrics["IoU"].items()) + f" after {step} steps")
+          + " ".join(f"{k} {v:.3f}" for k, v in metrics["IoU"].items()) + f" after {result.steps} steps")
     return metrics
 
 

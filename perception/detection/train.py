@@ -7,9 +7,6 @@ k-means (``1 − IoU``) on the sizes of the first ``anchor_images`` training box
 
 from __future__ import annotations
 
-import json
-import math
-import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
@@ -20,7 +17,7 @@ from perception.detection.anchors import kmeans_anchors, mean_best_iou
 from perception.detection.loss import build_targets, yolo_loss
 from perception.detection.metrics import mean_average_precision
 from perception.detection.yolo import YOLO, YoloConfig
-from perception.saving import save_atomic
+from perception.loop import save_run, train_for, warmup_cosine
 
 
 @dataclass
@@ -68,11 +65,6 @@ def evaluate(model: YOLO, dataset: ShapesDataset, batch_size: int = 64) -> dict:
     return {"mAP@0.5": mean_ap, "AP@0.5": dict(zip(CLASS_NAMES, per_class, strict=True))}
 
 
-def _learning_rate(config: DetectionTrainConfig, step: int, progress: float) -> float:
-    warmup = min(1.0, (step + 1) / config.warmup_steps)
-    return config.learning_rate * warmup * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
-
-
 def train_detection(minutes: float, out: Path, seed: int = 0,
                     config: DetectionTrainConfig | None = None) -> dict:
     """Train for ``minutes`` of wall clock on CPU; write ``out/model.pt`` and ``out/metrics.json``.
@@ -98,31 +90,24 @@ def train_detection(minutes: float, out: Path, seed: int = 0,
     optimizer = torch.optim.AdamW(model.parameters(), lr=config.learning_rate,
                                   weight_decay=config.weight_decay)
 
-    budget_s, start = minutes * 60.0, time.perf_counter()
-    step, next_log = 0, config.log_every_s
-    model.train()
-    while (elapsed := time.perf_counter() - start) < budget_s:
-        first = config.anchor_images + step * config.batch_size  # fresh images every step
-        images, _, boxes, labels = collate([train_set[i] for i in range(first, first + config.batch_size)])
+    def step(i: int) -> dict[str, torch.Tensor]:
+        first = config.anchor_images + i * config.batch_size  # fresh images every step
+        images, _, boxes, labels = collate([train_set[k] for k in range(first, first + config.batch_size)])
         targets = build_targets(boxes, labels, model.anchors, model_config.strides, model_config.image_size)
         loss, terms = yolo_loss(model(images), targets, config.lambda_coord, config.lambda_noobj)
-        for group in optimizer.param_groups:
-            group["lr"] = _learning_rate(config, step, elapsed / budget_s)
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        step += 1
-        if elapsed >= next_log:
-            next_log += config.log_every_s
-            parts = " ".join(f"{k} {v:.3f}" for k, v in terms.items())
-            print(f"[{elapsed:6.0f}s] step {step:5d} loss {loss.item():.3f} ({parts})", flush=True)
+        return {"loss": loss, **terms}
 
-    train_seconds = time.perf_counter() - start
+    model.train()
+    result = train_for(minutes, step, [optimizer], schedule=warmup_cosine(config.warmup_steps),
+                       log_every_s=config.log_every_s)
     metrics = evaluate(model, heldout)
-    metrics.update(steps=step, images_seen=step * config.batch_size, train_seconds=round(train_seconds, 1),
-                   heldout_seed=seed + 1, heldout_images=config.eval_images, seed=seed, config=asdict(config))
-    save_atomic({"config": asdict(model_config), "state_dict": model.state_dict()}, out / "model.pt")
-    (out / "metrics.json").write_text(json.dumps(metrics, indent=2))
+    metrics.update(steps=result.steps, images_seen=result.steps * config.batch_size,
+                   train_seconds=round(result.train_seconds, 1), heldout_seed=seed + 1,
+                   heldout_images=config.eval_images, seed=seed, config=asdict(config))
+    save_run(out, {"config": asdict(model_config), "state_dict": model.state_dict()}, metrics)
     print(f"held-out mAP@0.5 {metrics['mAP@0.5']:.3f} "
-          + " ".join(f"{k} {v:.3f}" for k, v in metrics["AP@0.5"].items()) + f" after {step} steps")
+          + " ".join(f"{k} {v:.3f}" for k, v in metrics["AP@0.5"].items()) + f" after {result.steps} steps")
     return metrics
