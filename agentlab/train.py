@@ -21,7 +21,7 @@ import envs
 from agentlab import algorithms, runs
 from agentlab.algorithms import Algorithm
 from agentlab.backends import LocalBackend, RayBackend
-from agentlab.config import ConfigError, RunConfig, check_choice, split_overrides, to_dict
+from agentlab.config import ConfigError, RunConfig, split_overrides, to_dict, validate
 from agentlab.core import Sample
 from agentlab.evaluate import evaluate_weights
 from agentlab.recorder import Recorder
@@ -50,27 +50,16 @@ def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = Non
         raise ConfigError(f"unknown algo '{algo}'; {hint}choose one of: {', '.join(algorithms.REGISTRY)}")
     algorithm = algorithms.get(algo)
     run_values, algo_values = split_overrides(algorithm.preset(env_id), algorithm.config_cls)
-    run_values.update(base["run"])
-    algo_values.update(base["algo"])
-    run_over, algo_over = split_overrides(values, algorithm.config_cls)
-    run_values.update(run_over)
-    algo_values.update(algo_over)
-    run_cfg = RunConfig(**{**run_values, "algo": algo, "env": env_id})
-    _check_run(run_cfg)
-    algo_cfg = algorithm.config_cls(**algo_values)
+    for layer in ({**base["run"], **base["algo"]}, values):  # a saved run's YAML is typed like --set values
+        run_over, algo_over = split_overrides(layer, algorithm.config_cls)
+        run_values.update(run_over)
+        algo_values.update(algo_over)
+    # Every field's type and range, and each config's own cross-field checks, before anything starts.
+    run_cfg = validate(RunConfig(**{**run_values, "algo": algo, "env": env_id}))
+    algo_cfg = validate(algorithm.config_cls(**algo_values))
     if getattr(algo_cfg, "encoder_weights", ""):  # Ray workers need not share the driver's working directory
         algo_cfg.encoder_weights = str(Path(algo_cfg.encoder_weights).expanduser().resolve())
     return run_cfg, algo_cfg, algorithm
-
-
-def _check_run(cfg: RunConfig) -> None:
-    check_choice("backend", cfg.backend, ("ray", "local"))
-    for key in ("steps", "workers", "envs_per_worker", "fragment_length", "sync_every", "in_flight",
-                "learner_threads"):
-        if getattr(cfg, key) < 1:
-            raise ConfigError(f"{key} must be at least 1, got {getattr(cfg, key)}")
-    if cfg.minutes < 0:
-        raise ConfigError(f"minutes must be 0 (no limit) or more, got {cfg.minutes}")
 
 
 def make_env_checked(env_id: str, seed: int | None = None, evaluation: bool = False, **kwargs: Any) -> Any:

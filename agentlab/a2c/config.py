@@ -9,36 +9,38 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from agentlab.config import names_in, setting
+
 
 @dataclass
 class A2CConfig:
     """Shared by ``--algo a2c`` and ``--algo a3c``: only the launcher's schedule differs."""
 
-    gamma: float = 0.99
+    gamma: float = setting(0.99, ge=0, le=1)
     """Discount factor."""
-    gae_lambda: float = 1.0
+    gae_lambda: float = setting(1.0, ge=0, le=1)
     """GAE λ; 1.0 gives the paper's n-step advantage, lower values trade variance for bias."""
-    learning_rate: float = 7e-4
+    learning_rate: float = setting(7e-4, gt=0)
     """Optimizer step size."""
-    optimizer: str = "rmsprop"
+    optimizer: str = setting("rmsprop", choices=("rmsprop", "adam", "sgd"))
     """``rmsprop``, ``adam`` or ``sgd``."""
-    rms_alpha: float = 0.99
+    rms_alpha: float = setting(0.99, ge=0, lt=1)
     """RMSprop smoothing constant (Adam's β2 when ``optimizer=adam``)."""
-    eps: float = 1e-5
+    eps: float = setting(1e-5, ge=0)
     """Optimizer ε (denominator stabiliser)."""
-    value_coef: float = 0.5
+    value_coef: float = setting(0.5, ge=0)
     """Weight of the value loss in the total loss."""
-    entropy_coef: float = 0.0
+    entropy_coef: float = setting(0.0, ge=0)
     """Weight of the entropy bonus (subtracted from the loss)."""
-    max_grad_norm: float = 0.5
+    max_grad_norm: float = setting(0.5, ge=0)
     """Clip the global gradient norm to this before each step (0: no clipping)."""
     normalize_advantage: bool = False
     """Standardise advantages within each batch."""
-    encoder: str = "auto"
+    encoder: str = setting("auto", choices=names_in("agentlab.encoders:ENCODERS", first=["auto"]))
     """``make_encoder`` name: ``auto`` (MLP for vectors, Nature CNN for images), ``mlp``, ``nature_cnn``."""
-    hidden_sizes: tuple[int, ...] = (64, 64)
+    hidden_sizes: tuple[int, ...] = setting((64, 64), ge=1)
     """Hidden layer widths of the MLP encoder (ignored by CNN encoders)."""
-    activation: str = "relu"
+    activation: str = setting("relu", choices=names_in("agentlab.encoders:ACTIVATIONS"))
     """Nonlinearity of the MLP encoder: ``relu`` or ``tanh`` (Stable-Baselines3's choice for actor-critics)."""
     shared_encoder: bool = True
     """Policy and value share one encoder (Mnih et al. 2016); false gives the value head its own copy."""

@@ -9,48 +9,52 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from agentlab.config import invalid, names_in, setting
+
 
 @dataclass
 class DQNConfig:
-    lr: float = 1e-3
+    lr: float = setting(1e-3, gt=0)
     """Adam learning rate."""
-    adam_eps: float = 1e-8
+    adam_eps: float = setting(1e-8, gt=0)
     """Adam's ε (Rainbow uses 1.5e-4, i.e. 0.01 / batch size)."""
-    gamma: float = 0.99
+    gamma: float = setting(0.99, ge=0, le=1)
     """Discount factor."""
-    batch_size: int = 64
+    batch_size: int = setting(64, ge=1)
     """Transitions per learner step."""
-    buffer_size: int = 100_000
+    buffer_size: int = setting(100_000, ge=1)
     """Replay capacity in transitions."""
-    learning_starts: int = 1_000
+    checkpoint_replay: str = setting("auto", choices=("auto", "on", "off"))
+    """Save the replay's contents in checkpoints (``auto``: when the buffer takes at most a quarter of the RAM)."""
+    learning_starts: int = setting(1_000, ge=0)
     """Env steps collected before the first learner step."""
-    replay_ratio: float = 0.25
+    replay_ratio: float = setting(0.25, gt=0)
     """Learner steps per env step after ``learning_starts`` (0.25: one update every 4 steps)."""
-    target_update_period: int = 500
+    target_update_period: int = setting(500, ge=1)
     """Learner steps between target-network updates."""
-    tau: float = 1.0
+    tau: float = setting(1.0, gt=0, le=1)
     """Polyak weight of each target update: θ' ← τθ + (1 − τ)θ' (1.0: hard copy)."""
-    epsilon_start: float = 1.0
+    epsilon_start: float = setting(1.0, ge=0, le=1)
     """ε of the ε-greedy behaviour policy at the first env step."""
-    epsilon_end: float = 0.05
+    epsilon_end: float = setting(0.05, ge=0, le=1)
     """ε after the linear decay."""
-    epsilon_decay_steps: int = 10_000
+    epsilon_decay_steps: int = setting(10_000, ge=0)
     """Env steps (all workers) over which ε decays linearly from ``epsilon_start`` to ``epsilon_end``."""
-    apex_epsilon: float = 0.4
+    apex_epsilon: float = setting(0.4, ge=0, le=1)
     """Ape-X base ε: with N > 1 workers, worker i's ε never drops below ε^(1 + 7i/(N − 1))."""
     double: bool = False
     """Double Q-learning target: the online net picks argmax_a at s', the target net evaluates it."""
     dueling: bool = False
     """Dueling head: Q = V + A − aggregate(A) (Wang et al. 2016)."""
-    dueling_aggregate: str = "mean"
+    dueling_aggregate: str = setting("mean", choices=("mean", "max"))
     """How the dueling head centres the advantages: ``mean`` or ``max``."""
     noisy: bool = False
     """Factorised-Gaussian noisy linear layers in the head, instead of ε-greedy (Fortunato et al. 2018)."""
-    noisy_sigma0: float = 0.5
+    noisy_sigma0: float = setting(0.5, ge=0)
     """σ₀ of noisy layers: σ is initialised to σ₀/√fan_in."""
     distributional: bool = False
     """C51 categorical return distribution with a cross-entropy loss (Bellemare et al. 2017)."""
-    num_atoms: int = 51
+    num_atoms: int = setting(51, ge=2)
     """Atoms of the categorical support."""
     v_min: float = -10.0
     """Lowest atom of the support."""
@@ -58,32 +62,40 @@ class DQNConfig:
     """Highest atom of the support."""
     prioritized: bool = False
     """Proportional prioritized replay (Schaul et al. 2016)."""
-    alpha: float = 0.5
+    alpha: float = setting(0.5, ge=0)
     """Priority exponent: P(i) ∝ p_i^α."""
-    beta0: float = 0.4
+    beta0: float = setting(0.4, ge=0, le=1)
     """Initial importance-sampling exponent, annealed linearly to 1."""
-    beta_steps: int = 100_000
+    beta_steps: int = setting(100_000, ge=0)
     """Replay samples (learner steps) over which β reaches 1."""
-    priority_eps: float = 1e-6
+    priority_eps: float = setting(1e-6, gt=0)
     """Added to every priority so that no transition becomes unsampleable."""
-    n_step: int = 1
+    n_step: int = setting(1, ge=1)
     """Steps of the multi-step return."""
-    loss: str = "huber"
+    loss: str = setting("huber", choices=("huber", "mse"))
     """TD loss of non-distributional heads: ``huber`` (δ = 1, Nature DQN's error clipping) or ``mse``."""
-    max_grad_norm: float = 10.0
+    max_grad_norm: float = setting(10.0, ge=0)
     """Clip the gradient's global norm to this (0: no clipping)."""
-    encoder: str = "auto"
+    encoder: str = setting("auto", choices=names_in("agentlab.encoders:ENCODERS", first=["auto"]))
     """Observation encoder (``agentlab.encoders``): auto, mlp, nature_cnn, nature_cnn_torso, ..."""
-    hidden_sizes: tuple[int, ...] = (128, 128)
+    hidden_sizes: tuple[int, ...] = setting((128, 128), ge=1)
     """Hidden layer sizes of the ``mlp`` encoder."""
     encoder_weights: str = ""
     """Path to a state dict for the encoder body, loaded before training; empty: random init."""
     freeze_encoder: bool = False
     """Keep the encoder's parameters fixed: requires_grad off and excluded from the optimizer."""
-    head_hidden: tuple[int, ...] = ()
+    head_hidden: tuple[int, ...] = setting((), ge=1)
     """Hidden layer sizes of each head stream (noisy when ``noisy``), between encoder and outputs."""
-    frame_stack: int = -1
+    frame_stack: int = setting(-1, ge=-1)
     """Frames per stacked observation, stored once in replay (-1: 4 for Atari images, else off; 0: off)."""
+
+    def validate(self) -> None:
+        if self.distributional and self.v_min >= self.v_max:
+            raise invalid("v_max", self.v_max, f"more than v_min ({self.v_min}): the support is [v_min, v_max]",
+                          self.v_min + 20.0)
+        if self.batch_size > self.buffer_size:
+            raise invalid("batch_size", self.batch_size, f"at most buffer_size ({self.buffer_size}), the replay "
+                          "it samples from", self.buffer_size)
 
     @property
     def atoms(self) -> int:
