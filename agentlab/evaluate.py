@@ -64,7 +64,7 @@ def load_run(run_dir: str | Path) -> tuple[dict[str, Any], Algorithm, Any, Any]:
     probe = envs.make(env_id)
     learner = algorithm.make_learner(algo_cfg, probe.observation_space, probe.action_space, 0, "cpu")
     probe.close()
-    learner.load_state_dict(runs.load_checkpoint(runs.latest_checkpoint(run_dir))["learner"])
+    learner.load_state_dict(runs.load_latest(run_dir)[1]["learner"])  # on the CPU, wherever it was trained
     return cfg, algorithm, algo_cfg, learner
 
 

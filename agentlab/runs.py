@@ -7,13 +7,16 @@ half-written one; they hold only tensors, numbers and strings and load with ``we
 from __future__ import annotations
 
 import csv
+import io
 import math
 import os
 import re
+import sys
 import time
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 import yaml
 
@@ -63,28 +66,72 @@ def atomic_write(path: Path, data: bytes) -> None:
 
 
 class CsvLog:
-    """Append rows to a CSV; the first row fixes the columns (a resumed run keeps the file's header)."""
+    """Append rows to a CSV. A row with a key the header lacks widens the header (the file is rewritten once,
+    atomically, earlier rows get empty cells), so a metric that first appears late (``eval``) is kept.
+    A resumed run keeps the file's header and rows."""
 
     def __init__(self, path: Path, columns: list[str] | None = None):
         self.path = path
-        self.columns = columns
+        self.columns = list(columns or [])
         if path.exists() and path.stat().st_size:
-            with open(path) as f:
+            with open(path, newline="") as f:
                 self.columns = next(csv.reader(f))
         self.file = open(path, "a", newline="")  # noqa: SIM115 - closed in close()
         self.writer = csv.writer(self.file)
-        if self.columns is not None and not path.stat().st_size:
+        if self.columns and not path.stat().st_size:
             self.writer.writerow(self.columns)
+            self.file.flush()
 
     def write(self, row: dict[str, Any]) -> None:
-        if self.columns is None:
-            self.columns = list(row)
-            self.writer.writerow(self.columns)
+        new = [key for key in row if key not in self.columns]
+        if new:
+            self._widen(new)
         self.writer.writerow([_fmt(row.get(c, "")) for c in self.columns])
         self.file.flush()
 
+    def _widen(self, new: list[str]) -> None:
+        self.file.close()
+        with open(self.path, newline="") as f:
+            rows = list(csv.reader(f))[1:]
+        self.columns += new
+        _write_rows(self.path, self.columns, [r + [""] * (len(self.columns) - len(r)) for r in rows])
+        self.file = open(self.path, "a", newline="")  # noqa: SIM115 - closed in close()
+        self.writer = csv.writer(self.file)
+
     def close(self) -> None:
         self.file.close()
+
+
+def _write_rows(path: Path, header: list[str], rows: list[list[str]]) -> None:
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow(header)
+    writer.writerows(rows)
+    atomic_write(path, buffer.getvalue().encode())
+
+
+LOGS = ("episodes.csv", "metrics.csv", "evals.csv")
+"""The run folder's CSV logs; each row has an ``env_steps`` column."""
+
+
+def truncate_logs(run_dir: Path, env_steps: int) -> dict[str, int]:
+    """Drop the rows written after a checkpoint at ``env_steps`` (a resume replays them); rows dropped per file.
+
+    Rows are written before the checkpoint of the same step, so those at ``env_steps`` or below stay.
+    """
+    dropped: dict[str, int] = {}
+    for name in LOGS:
+        path = Path(run_dir) / name
+        if not path.is_file() or not path.stat().st_size:
+            continue
+        with open(path, newline="") as f:
+            header, *rows = list(csv.reader(f))
+        column = header.index("env_steps")
+        kept = [r for r in rows if r and float(r[column]) <= env_steps]
+        if len(kept) < len(rows):
+            _write_rows(path, header, kept)
+            dropped[name] = len(rows) - len(kept)
+    return dropped
 
 
 def _fmt(value: Any) -> Any:
@@ -102,20 +149,66 @@ def read_csv(path: Path) -> dict[str, list[float]]:
     return {k: [float(r[k]) if r[k] not in ("", None) else math.nan for r in rows] for k in rows[0]}
 
 
+CHECKPOINT_FORMAT = 1
+"""The layout of a checkpoint's dict. Format 1: ``learner``, ``env_steps``, ``episodes``, ``wall_time``,
+``algo``, ``env``, and optionally ``driver`` (the loop's marks and RNGs) and ``workers`` (their envs and
+actors, local backend). A checkpoint without the key predates it and is read as format 1 without the
+optional parts. Bump the number when a change would make an older checkpoint load wrongly."""
+
+
+def to_saveable(value: Any) -> Any:
+    """``value`` with numpy arrays and scalars as tensors, so ``torch.load(weights_only=True)`` reads it back."""
+    if isinstance(value, np.ndarray | np.generic):
+        if value.dtype.kind in "USO":  # text (a gridworld's map): as a list, with its dtype
+            return {"__textarray__": np.asarray(value).tolist(), "dtype": value.dtype.str}
+        if isinstance(value, np.generic):
+            return {"__npscalar__": torch.from_numpy(np.array(value))}
+        return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(value))}  # shares memory: no copy
+    if isinstance(value, dict):
+        return {k: to_saveable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(to_saveable(v) for v in value)
+    return value
+
+
+def from_saveable(value: Any) -> Any:
+    """The inverse of ``to_saveable``."""
+    if isinstance(value, dict):
+        if "__ndarray__" in value:
+            return value["__ndarray__"].numpy()
+        if "__npscalar__" in value:
+            return value["__npscalar__"].numpy()[()]
+        if "__textarray__" in value:
+            return np.array(value["__textarray__"], dtype=value["dtype"])
+        return {k: from_saveable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return type(value)(from_saveable(v) for v in value)
+    return value
+
+
 def save_checkpoint(run_dir: Path, state: dict[str, Any], env_steps: int) -> Path:
+    """Write ``checkpoints/ckpt_<env_steps>.pt`` atomically; keep the newest ``KEEP_CHECKPOINTS``."""
     folder = run_dir / "checkpoints"
     folder.mkdir(exist_ok=True)
     path = folder / f"ckpt_{env_steps:012d}.pt"
     tmp = folder / f".{path.name}.tmp"
-    torch.save(state, tmp)
+    with open(tmp, "wb") as f:
+        torch.save(to_saveable({"format": CHECKPOINT_FORMAT, **state}), f)
+        f.flush()
+        os.fsync(f.fileno())
     os.replace(tmp, path)
     for old in sorted(folder.glob("ckpt_*.pt"))[:-KEEP_CHECKPOINTS]:
         old.unlink()
     return path
 
 
+def checkpoints(run_dir: str | Path) -> list[Path]:
+    """The run's checkpoints, oldest first."""
+    return sorted((Path(run_dir) / "checkpoints").glob("ckpt_*.pt"))
+
+
 def latest_checkpoint(run_dir: str | Path) -> Path:
-    found = sorted((Path(run_dir) / "checkpoints").glob("ckpt_*.pt"))
+    found = checkpoints(run_dir)
     if not found:
         raise ConfigError(f"run '{run_dir}' has no checkpoint yet; train it first (python -m agentlab.run)")
     return found[-1]
@@ -133,8 +226,61 @@ def load_failure(error: Exception) -> str:
 
 
 def load_checkpoint(path: Path) -> dict[str, Any]:
+    """A checkpoint's dict on the CPU (a CUDA run loads on a CPU-only machine), or a one-line ConfigError."""
     try:
-        return torch.load(path, map_location="cpu", weights_only=True)
+        state = torch.load(path, map_location="cpu", weights_only=True)
     except Exception as e:  # torch raises several types for truncated or foreign files
         raise ConfigError(f"checkpoint '{path}' is corrupt or unreadable ({load_failure(e)}); delete it to fall "
                           "back to the previous checkpoint in that folder") from None
+    if not isinstance(state, dict) or "learner" not in state:
+        raise ConfigError(f"checkpoint '{path}' is not an agentlab checkpoint (no learner state)")
+    fmt = state.get("format", CHECKPOINT_FORMAT)
+    if not isinstance(fmt, int) or fmt > CHECKPOINT_FORMAT:
+        raise ConfigError(f"checkpoint '{path}' has format {fmt}, newer than this agentlab reads (format "
+                          f"{CHECKPOINT_FORMAT}); upgrade agentlab to load it")
+    return from_saveable(state)
+
+
+def load_latest(run_dir: str | Path) -> tuple[Path, dict[str, Any]]:
+    """The newest checkpoint that loads; an unreadable newer one is skipped with a one-line warning, not deleted."""
+    found = checkpoints(run_dir)
+    if not found:
+        latest_checkpoint(run_dir)  # raises the no-checkpoint error
+    errors = []
+    for path in reversed(found):
+        try:
+            state = load_checkpoint(path)
+        except ConfigError as e:
+            errors.append(str(e))
+            continue
+        for message in errors:
+            print(f"warning: {message.split(';')[0]}; using the previous one, '{path.name}' (nothing deleted)",
+                  file=sys.stderr)
+        return path, state
+    raise ConfigError(f"no checkpoint of run '{run_dir}' loads ({errors[0].split(';')[0]}); start a new run")
+
+
+def check_resume_values(run_dir: str | Path, saved: dict[str, dict[str, Any]], values: dict[str, Any]) -> None:
+    """A resume continues the run's own algo and env: another one is a one-line error, before anything changes."""
+    for key in ("algo", "env"):
+        if key in values and str(values[key]) != str(saved["run"][key]):
+            raise ConfigError(f"run '{run_dir}' trains {key} '{saved['run'][key]}', not '{values[key]}'; resume it "
+                              f"without --{key}, or start a new run with --{key} {values[key]}")
+
+
+def resume_state(run_dir: Path, algo: str, env: str) -> dict[str, Any]:
+    """The checkpoint to resume ``run_dir`` from, with the CSV rows written after it dropped.
+
+    Refuses (one line, nothing changed) a checkpoint of another algo or env than the run's config.
+    """
+    path, state = load_latest(run_dir)
+    for key, value in (("algo", algo), ("env", env)):
+        if state.get(key, value) != value:
+            raise ConfigError(f"checkpoint '{path}' was trained with {key} '{state[key]}', not '{value}'; resume "
+                              f"without --{key} (or start a new run)")
+    dropped = truncate_logs(run_dir, int(state["env_steps"]))
+    if dropped:
+        rows = ", ".join(f"{n} from {name}" for name, n in dropped.items())
+        print(f"resume: from {path.name} at step {state['env_steps']}; dropped the rows written after it ({rows})",
+              file=sys.stderr)
+    return state

@@ -13,7 +13,28 @@ import numpy as np
 
 from agentlab import algorithms
 from agentlab.core import Episode, Fragment, Sample
+from envs import state as env_state
 from envs.vector import make_vector
+
+
+def generator_states(obj: Any) -> dict[str, Any]:
+    """The states of ``obj``'s numpy and torch random generators, by attribute name."""
+    states: dict[str, Any] = {}
+    for name, value in vars(obj).items():
+        if isinstance(value, np.random.Generator):
+            states[name] = value.bit_generator.state
+        elif type(value).__name__ == "Generator" and type(value).__module__.startswith("torch"):
+            states[name] = value.get_state()
+    return states
+
+
+def set_generator_states(obj: Any, states: dict[str, Any]) -> None:
+    for name, state in states.items():
+        value = getattr(obj, name)
+        if isinstance(value, np.random.Generator):
+            value.bit_generator.state = state
+        else:
+            value.set_state(state)
 
 
 class Worker:
@@ -35,10 +56,32 @@ class Worker:
         self.returns = np.zeros(num_envs)
         self.lengths = np.zeros(num_envs, dtype=np.int64)
         self.version = 0
+        self.weights: Any = None  # the learner's published weights the actor last adopted
 
     def set_weights(self, weights: Any, version: int) -> None:
         self.actor.set_weights(weights, version)
-        self.version = version
+        self.weights, self.version = weights, version
+
+    def get_state(self) -> dict[str, Any]:
+        """Everything the next ``sample`` depends on: the envs mid-episode, the pending actions, the episode
+        counters, the actor's weights and random generators (an actor's state is exactly those two).
+        ``envs`` is None when an env cannot be captured (``envs.state``)."""
+        return {"envs": env_state.get_state(self.envs), "obs": self.obs.copy(),
+                "actions": None if self.actions is None else self.actions.copy(), "returns": self.returns.copy(),
+                "lengths": self.lengths.copy(), "weights": self.weights, "version": self.version,
+                "generators": generator_states(self.actor)}
+
+    def set_state(self, state: dict[str, Any]) -> bool:
+        """Restore ``get_state``; False (and nothing changed) if its envs could not be captured."""
+        if state["envs"] is None:
+            return False
+        env_state.set_state(self.envs, state["envs"])
+        self.obs, self.returns, self.lengths = state["obs"].copy(), state["returns"].copy(), state["lengths"].copy()
+        self.actions = None if state["actions"] is None else state["actions"].copy()
+        if state["weights"] is not None:
+            self.set_weights(state["weights"], state["version"])
+        set_generator_states(self.actor, state["generators"])
+        return True
 
     def sample(self) -> Sample:
         """Step every env ``fragment_length`` times and return the actor's payload plus finished episodes."""

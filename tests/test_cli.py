@@ -60,16 +60,17 @@ def test_argparse_errors_are_one_line_too():
     assert out.returncode == 2 and len(out.stderr.strip().splitlines()) == 1
 
 
-def test_corrupt_checkpoint_is_reported_and_not_overwritten(tiny_run, tmp_path, capsys):
+def test_corrupt_checkpoints_are_reported_and_not_overwritten(tiny_run, tmp_path, capsys):
     import shutil
 
     copy = tmp_path / "copy"
     shutil.copytree(tiny_run, copy)
-    latest = sorted((copy / "checkpoints").glob("*.pt"))[-1]
-    latest.write_bytes(b"not a checkpoint")
+    for path in (copy / "checkpoints").glob("*.pt"):
+        path.write_bytes(b"not a checkpoint")
+    before = {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()}
     err = one_line_error(capsys, ["--resume", str(copy)])
-    assert "corrupt" in err and latest.name in err
-    assert latest.read_bytes() == b"not a checkpoint"
+    assert "no checkpoint" in err and "corrupt" in err
+    assert {p: p.read_bytes() for p in copy.rglob("*") if p.is_file()} == before
 
 
 def test_config_file_and_set_reach_the_run(tmp_path):

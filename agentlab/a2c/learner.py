@@ -97,9 +97,11 @@ class A2CLearner:
 
     def state_dict(self) -> dict[str, Any]:
         return {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "version": self.version}
+                "version": self.version, "metric_sums": dict(self.sums), "updates_since_log": self.updates_since_log}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.network.load_state_dict(state["network"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.version = int(state["version"])
+        self.sums = defaultdict(float, state.get("metric_sums", {}))
+        self.updates_since_log = int(state.get("updates_since_log", 0))

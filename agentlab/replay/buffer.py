@@ -13,7 +13,8 @@ from typing import Any, NamedTuple
 
 import numpy as np
 
-from agentlab.replay.frames import FrameStorage
+from agentlab.config import ConfigError
+from agentlab.replay.frames import FrameStorage, frame_storage_nbytes
 from agentlab.replay.nstep import Transitions
 from agentlab.replay.sum_tree import SumTree
 
@@ -35,6 +36,25 @@ class ReplayBatch(NamedTuple):
     """``[B]`` float32 importance weights (all ones for uniform sampling)."""
     indices: np.ndarray
     """``[B]`` int64 slots, to pass back to ``update_priorities``."""
+
+
+def replay_nbytes(capacity: int, obs_shape: tuple, obs_dtype: Any, prioritized: bool = False, frame_stack: int = 0,
+                  frame_capacity: int | None = None) -> int:
+    """Bytes ``ReplayBuffer`` with these arguments will hold (its ``nbytes``), computed without allocating.
+
+    Observations: ``obs`` and ``next_obs`` whole, or frames once (``FrameStorage``); then int64 actions,
+    float32 rewards and discounts, and a float64 sum-tree of ``2 * 2^ceil(log2 capacity)`` nodes if prioritized.
+    """
+    obs_shape = tuple(obs_shape)
+    if frame_stack:
+        if len(obs_shape) != 3 or obs_shape[0] != frame_stack or np.dtype(obs_dtype) != np.uint8:
+            raise ConfigError(f"frame_stack={frame_stack} needs uint8 [{frame_stack}, H, W] observations, got "
+                              f"{np.dtype(obs_dtype)} {list(obs_shape)}; use --set frame_stack=0 (or -1: auto)")
+        stored = frame_storage_nbytes(capacity, obs_shape[1:], frame_stack, frame_capacity)
+    else:
+        stored = 2 * capacity * int(np.prod(obs_shape, dtype=np.int64)) * np.dtype(obs_dtype).itemsize
+    tree = 2 * (1 << (capacity - 1).bit_length()) * 8 if prioritized else 0
+    return stored + capacity * (8 + 4 + 4) + tree
 
 
 class ReplayBuffer:
@@ -205,15 +225,42 @@ class ReplayBuffer:
         if live.any():
             self.max_priority = max(self.max_priority, float(p[live].max()))
 
-    def state_dict(self) -> dict[str, Any]:
-        """The β clock, max priority and RNG (not the data: a resumed run refills the buffer)."""
-        return {
+    def state_dict(self, contents: bool = True) -> dict[str, Any]:
+        """The β clock, max priority and RNG, and with ``contents`` every stored transition and priority."""
+        state: dict[str, Any] = {
             "learner_steps": self.learner_steps,
             "max_priority": self.max_priority,
             "rng": self._rng.bit_generator.state,
         }
+        if contents:
+            filled = min(self._added, self.capacity)  # slots are filled in order from 0
+            arrays = {"action": self._action, "reward": self._reward, "discount": self._discount}
+            if self._frames is None:
+                arrays.update(obs=self._obs, next_obs=self._next_obs)
+            state["contents"] = {
+                "added": self._added, "size": self._size,
+                **{name: a[:filled] for name, a in arrays.items()},
+                "tree": None if self._tree is None else self._tree.state_dict(),
+                "frames": None if self._frames is None else self._frames.state_dict(),
+            }
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore ``state_dict``; without ``contents`` the buffer stays as it is (empty after a restart)."""
         self.learner_steps = int(state["learner_steps"])
         self.max_priority = float(state["max_priority"])
         self._rng.bit_generator.state = state["rng"]
+        contents = state.get("contents")
+        if contents is None:
+            return
+        filled = len(contents["action"])
+        if filled > self.capacity:
+            raise ValueError(f"the checkpoint's replay holds {filled} transitions; this buffer has room for "
+                             f"{self.capacity}: resume with the run's own buffer_size")
+        self._added, self._size = int(contents["added"]), int(contents["size"])
+        for name in ("action", "reward", "discount") + (("obs", "next_obs") if self._frames is None else ()):
+            getattr(self, f"_{name}")[:filled] = contents[name]
+        if self._tree is not None:
+            self._tree.load_state_dict(contents["tree"])
+        if self._frames is not None:
+            self._frames.load_state_dict(contents["frames"])

@@ -19,8 +19,23 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Callable
+from typing import Any
 
 import numpy as np
+
+
+def default_frame_capacity(capacity: int) -> int:
+    """~1 frame per transition, plus one per episode start (1/32: episodes of 32+ steps), plus room for the
+    frames written by all streams between two adds of one stream (max_age >= 2048)."""
+    return capacity + capacity // 32 + 4096
+
+
+def frame_storage_nbytes(capacity: int, frame_shape: tuple[int, ...], stack: int,
+                         frame_capacity: int | None = None) -> int:
+    """Bytes ``FrameStorage(capacity, frame_shape, stack, frame_capacity).nbytes`` will be, without allocating."""
+    frames = default_frame_capacity(capacity) if frame_capacity is None else frame_capacity
+    frame_bytes = int(np.prod(frame_shape, dtype=np.int64))  # uint8
+    return frames * (frame_bytes + 4) + 2 * capacity * stack * 4  # frames and int32 refs, int32 obs/next pointers
 
 
 class FrameStorage:
@@ -35,9 +50,7 @@ class FrameStorage:
         lookback: int = 32,
     ):
         if frame_capacity is None:
-            # ~1 frame per transition, plus one per episode start (1/32: episodes of 32+ steps), plus
-            # room for the frames written by all streams between two adds of one stream (max_age >= 2048).
-            frame_capacity = capacity + capacity // 32 + 4096
+            frame_capacity = default_frame_capacity(capacity)
         if frame_capacity < capacity + 4 * stack:
             raise ValueError(f"frame_capacity must be at least capacity + 4 * stack, got {frame_capacity}")
         self.stack = stack
@@ -106,3 +119,18 @@ class FrameStorage:
         self.frames[slot] = frame
         self.frames_written += 1
         return self.frames_written - 1
+
+    def state_dict(self) -> dict[str, Any]:
+        """The ring and pointers; each stream's recent frames by number (their hashes differ per process)."""
+        written = min(self.frames_written, len(self.frames))
+        return {"frames": self.frames[:written], "refs": self.refs, "obs_ptr": self.obs_ptr,
+                "next_ptr": self.next_ptr, "frames_written": self.frames_written,
+                "recent": {stream: list(recent.values()) for stream, recent in self._recent.items()}}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.frames[: len(state["frames"])] = state["frames"]
+        self.refs[:], self.obs_ptr[:], self.next_ptr[:] = state["refs"], state["obs_ptr"], state["next_ptr"]
+        self.frames_written = int(state["frames_written"])
+        self._recent = {
+            int(stream): OrderedDict((hash(self.frames[n % len(self.frames)].tobytes()), int(n)) for n in numbers)
+            for stream, numbers in state["recent"].items()}

@@ -109,3 +109,10 @@ class NStepAccumulator:
             discount=discount.astype(np.float32),
             stream=np.full(len(start), stream, np.int64),
         )
+
+    def state_dict(self) -> dict[int, dict[str, np.ndarray]]:
+        """Each stream's steps still waiting for their n-step transition."""
+        return {stream: p._asdict() for stream, p in self._pending.items()}
+
+    def load_state_dict(self, state: dict[int, dict[str, np.ndarray]]) -> None:
+        self._pending = {int(stream): _Pending(**p) for stream, p in state.items()}

@@ -80,3 +80,9 @@ class SumTree:
             remaining = np.where(go_right, remaining - left_sum, remaining)
             node = left + go_right
         return node - self._first_leaf
+
+    def state_dict(self) -> dict[str, np.ndarray]:
+        return {"nodes": self._nodes.copy()}
+
+    def load_state_dict(self, state: dict[str, np.ndarray]) -> None:
+        self._nodes[:] = state["nodes"]

@@ -76,7 +76,8 @@ class TabularLearner:
         return {"q": self.behaviour_q().copy(), "epsilon": self.epsilon}
 
     def state_dict(self) -> dict[str, Any]:
-        state = {"q": torch.from_numpy(self.q.copy()), "episodes": self.episodes, "version": self.version}
+        state = {"q": torch.from_numpy(self.q.copy()), "episodes": self.episodes, "version": self.version,
+                 "rng": self.rng.bit_generator.state, "td_abs": (self.td_abs_sum, self.td_count)}
         if self.q_b is not None:
             state["q_b"] = torch.from_numpy(self.q_b.copy())
         return state
@@ -86,3 +87,6 @@ class TabularLearner:
         if self.q_b is not None:
             self.q_b = state["q_b"].numpy().copy()
         self.episodes, self.version = int(state["episodes"]), int(state["version"])
+        if "rng" in state:  # checkpoints before format 1 lack these two
+            self.rng.bit_generator.state = state["rng"]
+            self.td_abs_sum, self.td_count = float(state["td_abs"][0]), int(state["td_abs"][1])
