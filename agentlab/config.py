@@ -263,17 +263,17 @@ def gigabytes(nbytes: float) -> str:
 
 
 def check_memory(what: str, count: int, unit: str, nbytes: int, key: str, available: int | None = None) -> None:
-    """Log what ``count`` ``unit`` of ``what`` (set by ``key``) will take; refuse if the machine lacks it.
+    """Refuse ``count`` ``unit`` of ``what`` (set by ``key``) if they need more memory than is available, else
+    log one line with the figure; called before allocating, so nothing is allocated to find out.
 
-    Called before allocating, with the figure the allocation will have, so nothing is allocated to find out.
     The suggested ``key`` fits in half of what is available (the rest is for networks, workers and the OS).
     """
     available = available_memory() if available is None else available
-    print(f"{what}: {count:,} {unit}, {gigabytes(nbytes)}", file=sys.stderr, flush=True)
     if nbytes > available:
         fits = int(float(f"{max(1, int(count * available / 2 / nbytes)):.2g}"))  # two significant digits
         raise ConfigError(f"{what} of {count:,} {unit} ({key}={count}) needs {gigabytes(nbytes)} but this machine "
                           f"has {gigabytes(available)} available; use --set {key}={fits}")
+    print(f"{what}: {count:,} {unit}, {gigabytes(nbytes)}", file=sys.stderr, flush=True)
 
 
 @dataclass

@@ -13,13 +13,13 @@ from typing import Any
 import gymnasium as gym
 import torch
 
-from agentlab.config import check_choice
+from agentlab.config import check_memory, validate
 from agentlab.core import Fragment
 from agentlab.dqn.config import DQNConfig
 from agentlab.dqn.losses import c51_loss, td_loss
 from agentlab.dqn.networks import build_q_network, update_target
 from agentlab.encoders import is_image
-from agentlab.replay import NStepAccumulator, ReplayBatch, ReplayBuffer
+from agentlab.replay import NStepAccumulator, ReplayBatch, ReplayBuffer, replay_nbytes
 from agentlab.weights import to_arrays
 
 
@@ -39,8 +39,7 @@ class DQNLearner:
 
     def __init__(self, cfg: DQNConfig, obs_space: gym.Space, action_space: gym.Space, seed: int,
                  device: str = "cpu") -> None:
-        check_choice("loss", cfg.loss, ("huber", "mse"))  # here, not at the first update after Ray started
-        check_choice("dueling_aggregate", cfg.dueling_aggregate, ("mean", "max"))
+        validate(cfg)  # also when built in code, not by resolve(): one-line errors before anything is allocated
         self.cfg = cfg
         self.device = torch.device(device)
         with torch.random.fork_rng(devices=[]):
@@ -51,10 +50,13 @@ class DQNLearner:
         # The fused kernel: one pass over all parameters, faster than the default on CPU and GPU alike.
         self.optimizer = torch.optim.Adam(self.params, lr=cfg.lr, eps=cfg.adam_eps, fused=True)
         self.accumulator = NStepAccumulator(cfg.n_step, cfg.gamma)
+        frame_stack = frame_stack_for(cfg, obs_space)
+        replay_bytes = replay_nbytes(cfg.buffer_size, obs_space.shape, obs_space.dtype, cfg.prioritized, frame_stack)
+        check_memory("replay", cfg.buffer_size, "transitions", replay_bytes, "buffer_size")  # before allocating
         self.replay = ReplayBuffer(
             cfg.buffer_size, tuple(obs_space.shape), obs_space.dtype, seed, prioritized=cfg.prioritized,
             alpha=cfg.alpha, beta0=cfg.beta0, beta_steps=cfg.beta_steps, priority_eps=cfg.priority_eps,
-            frame_stack=frame_stack_for(cfg, obs_space),
+            frame_stack=frame_stack,
         )
         self.noise_generator = torch.Generator(self.device).manual_seed(seed)
         self.version = 0
