@@ -14,8 +14,21 @@ GRIDWORLDS: dict[str, tuple[str, int]] = {
     "agentlab/CliffWalking-v0": ("cliff_walking", 1000),
     "agentlab/GridWorld-v0": ("open_5x5", 100),
     "agentlab/FourRooms-v0": ("four_rooms", 500),
+    "agentlab/DynaMaze-v0": ("dyna_maze", 100_000),
+    "agentlab/BlockingMaze-v0": ("blocking_maze", 100_000),
+    "agentlab/ShortcutMaze-v0": ("shortcut_maze", 100_000),
 }
 """Gymnasium id -> (map name, max_episode_steps)."""
+
+_BOOK_MAZE = {"step_reward": 0.0, "goal_reward": 1.0}
+GRIDWORLD_KWARGS: dict[str, dict] = {
+    "agentlab/DynaMaze-v0": _BOOK_MAZE,
+    "agentlab/BlockingMaze-v0": {**_BOOK_MAZE, "changes": ((1000, "blocking_maze_changed"),)},
+    "agentlab/ShortcutMaze-v0": {**_BOOK_MAZE, "changes": ((3000, "shortcut_maze_changed"),)},
+}
+"""Other ``GridWorld`` arguments of an id. Sutton & Barto's chapter 8 mazes: reward 0 a step and +1 at the goal;
+the blocking maze changes after 1000 steps, the shortcut maze after 3000 (Figures 8.4, 8.5). Their episodes have
+no limit in the book; 100,000 steps only bounds a greedy evaluation that loops."""
 
 IMAGE_GRIDWORLDS: dict[str, str] = {
     "agentlab/GridWorldImage-v0": "agentlab/GridWorld-v0",
@@ -32,13 +45,13 @@ def register_gridworlds() -> None:
                 env_id,
                 entry_point="envs.gridworld:GridWorld",
                 max_episode_steps=max_steps,
-                kwargs={"map": map_name},
+                kwargs={"map": map_name, **GRIDWORLD_KWARGS.get(env_id, {})},
             )
     for env_id, index_id in IMAGE_GRIDWORLDS.items():
         if env_id not in gymnasium.registry:
             map_name, max_steps = GRIDWORLDS[index_id]
             gymnasium.register(env_id, entry_point="envs.gridworld:GridWorld", max_episode_steps=max_steps,
-                               kwargs={"map": map_name, "obs_type": "image"})
+                               kwargs={"map": map_name, **GRIDWORLD_KWARGS.get(index_id, {}), "obs_type": "image"})
 
 
 register_gridworlds()

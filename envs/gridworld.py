@@ -44,6 +44,14 @@ class GridWorld(gymnasium.Env):
     ``info["move"]`` is the move actually made. The env never truncates: time limits come from
     ``max_episode_steps`` at registration. ``state`` is the agent's current index.
 
+The world can change while the agent learns (Sutton & Barto 2018, Examples 8.2 and 8.3): ``changes``
+is a list of ``(after_steps, map)``; once the env has taken ``after_steps`` steps in total, counted
+across episodes since it was built (``steps_taken``; a reset does not clear it), ``map`` replaces the
+layout, effective from the next step. Every map must have the first one's shape, so observations keep
+their meaning; the start cell is the current map's. An agent standing where a wall appears stays
+there and can step out. The count belongs to each env object: a fresh env (an evaluation env, the
+driver's probe) starts from the first layout.
+
     Observations: ``obs_type="index"`` gives ``row * ncol + col`` in ``Discrete(nrow * ncol)`` (wall
     cells included, so indices match the map); ``"image"`` gives a ``(nrow * cell_px, ncol * cell_px,
     3)`` uint8 RGB picture of the map with the agent's cell painted ``AGENT_COLOUR``.
@@ -61,12 +69,18 @@ class GridWorld(gymnasium.Env):
         obs_type: str = "index",
         cell_px: int = 8,
         render_mode: str | None = None,
+        changes: Sequence[tuple[int, str | Sequence[str]]] = (),
     ) -> None:
-        rows = MAPS[map] if isinstance(map, str) else tuple(map)
-        self.desc = _parse(rows)
-        self.nrow, self.ncol = self.desc.shape
-        (start,) = np.argwhere(self.desc == "S")
-        self.start_state = self.to_index(int(start[0]), int(start[1]))
+        first = _parse(_rows(map))
+        self.nrow, self.ncol = first.shape
+        changes = sorted(((int(after), _parse(_rows(rows))) for after, rows in changes), key=lambda c: c[0])
+        for after, desc in changes:
+            if after < 0 or desc.shape != first.shape:
+                raise ValueError(f"a change needs after_steps >= 0 and a {self.nrow}x{self.ncol} map, got "
+                                 f"after_steps={after} and a {desc.shape[0]}x{desc.shape[1]} map")
+        self.change_steps = [after for after, _ in changes]  # in order
+        self.layouts = [first] + [desc for _, desc in changes]  # layout k rules after change_steps[k - 1] steps
+        self.steps_taken = 0  # steps since the env was built, across episodes
         if not 0.0 <= slip <= 1.0:
             raise ValueError(f"slip must be in [0, 1], got {slip}")
         if obs_type not in ("index", "image"):
@@ -80,6 +94,8 @@ class GridWorld(gymnasium.Env):
         self.obs_type = obs_type
         self.cell_px = cell_px
         self.render_mode = render_mode
+        self.layout = -1
+        self._apply_changes()
 
         self.action_space = spaces.Discrete(len(MOVES))
         if obs_type == "index":
@@ -87,8 +103,19 @@ class GridWorld(gymnasium.Env):
         else:
             shape = (self.nrow * cell_px, self.ncol * cell_px, 3)
             self.observation_space = spaces.Box(0, 255, shape, np.uint8)
-        self._background = self._paint_background()  # [nrow * cell_px, ncol * cell_px, 3]
         self.state = self.start_state
+
+    def _apply_changes(self) -> None:
+        """Switch to the layout that ``steps_taken`` calls for (a copy, so restoring a saved state in place
+        never writes into ``layouts``)."""
+        layout = int(np.searchsorted(self.change_steps, self.steps_taken, side="right"))
+        if layout == self.layout:
+            return
+        self.layout = layout
+        self.desc = self.layouts[layout].copy()  # [nrow, ncol]
+        (start,) = np.argwhere(self.desc == "S")
+        self.start_state = self.to_index(int(start[0]), int(start[1]))
+        self._background = self._paint_background()  # [nrow * cell_px, ncol * cell_px, 3]
 
     def to_index(self, row: int, col: int) -> int:
         return row * self.ncol + col
@@ -122,6 +149,9 @@ class GridWorld(gymnasium.Env):
             reward, self.state = self.step_reward, self.to_index(new_row, new_col)
             if cell == "G":
                 reward, terminated = reward + self.goal_reward, True
+        self.steps_taken += 1
+        if self.change_steps:
+            self._apply_changes()
         return self._obs(), float(reward), terminated, False, {"move": move}  # the move actually made
 
     def render(self) -> str | np.ndarray | None:
@@ -155,6 +185,15 @@ class GridWorld(gymnasium.Env):
         cells = np.array([[COLOURS[ch] for ch in row] for row in self.desc], np.uint8)  # [nrow, ncol, 3]
         rows = np.repeat(cells, self.cell_px, axis=0)  # [nrow * px, ncol, 3]
         return np.repeat(rows, self.cell_px, axis=1)  # [nrow * px, ncol * px, 3]
+
+
+def _rows(map: str | Sequence[str]) -> tuple[str, ...]:
+    """A map name of ``envs.maps.MAPS``, or the rows themselves."""
+    if isinstance(map, str):
+        if map not in MAPS:
+            raise ValueError(f"unknown map {map!r}; use one of {', '.join(MAPS)} or a list of rows")
+        return MAPS[map]
+    return tuple(map)
 
 
 def _parse(rows: Sequence[str]) -> np.ndarray:

@@ -1,0 +1,70 @@
+"""Tabular Dyna-Q and Dyna-Q+ (Sutton & Barto 2018, section 8.2's Tabular Dyna-Q box, and section 8.3).
+
+For every real transition, in the order they happened (time-major, then env):
+
+    (d) direct RL:      Q(S, A) ← Q(S, A) + α [R + γ max_a Q(S', a) − Q(S, A)]    (the Q-learning learner's update)
+    (e) model learning: Model(S, A) ← R, S'                                         (``TabularModel.observe``)
+    (f) planning, n times: S, A ← search control; R, S' ← Model(S, A); the same update on R + κ√τ,
+        τ the real steps since (S, A) was last tried (κ = 0: Dyna-Q; κ > 0: Dyna-Q+).
+
+With one env and ``fragment_length=1`` this is the book's online algorithm, except that the worker picks the
+next action before the learner has made this step's updates (the actor–learner loop's one-step lag).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from agentlab.core import Fragment
+from agentlab.dyna import losses
+from agentlab.dyna.config import DynaConfig
+from agentlab.dyna.networks import TabularModel
+from agentlab.tabular.learner import TabularLearner
+from agentlab.tabular.losses import q_learning_target, td_update
+
+
+class DynaLearner(TabularLearner):
+    def __init__(self, config: DynaConfig, num_states: int, num_actions: int, seed: int):
+        super().__init__("q_learning", config, num_states, num_actions, seed)
+        self.config: DynaConfig = config
+        self.model = TabularModel(num_states, num_actions, plan_untried=config.kappa > 0)
+        self.time = 0  # real transitions learned from: the clock of τ
+
+    def update(self, fragment: Fragment) -> dict[str, float]:
+        obs, actions, rewards = fragment.obs, fragment.actions, fragment.rewards
+        next_obs, next_actions, terminated = fragment.next_obs, fragment.next_actions, fragment.terminated
+        ended = fragment.terminated | fragment.truncated
+        steps, num_envs = rewards.shape
+        for t in range(steps):
+            for e in range(num_envs):
+                s, a, r, s_next, term = (int(obs[t, e]), int(actions[t, e]), float(rewards[t, e]),
+                                         int(next_obs[t, e]), bool(terminated[t, e]))
+                delta = self._update_one(s, a, r, s_next, int(next_actions[t, e]), term)  # (d)
+                self.td_abs_sum += abs(delta)
+                self.td_count += 1
+                self.time += 1
+                self.model.observe(s, a, r, s_next, term, self.time)  # (e)
+                self.plan(self.config.planning_steps)  # (f)
+                self.episodes += int(ended[t, e])
+        self.version += 1
+        return {"epsilon": self.epsilon}
+
+    def plan(self, n: int) -> None:
+        """``n`` Q-learning updates on transitions simulated by the model."""
+        if n == 0:
+            return
+        sim = self.model.sample(self.rng, n)
+        r_t = losses.planning_reward(sim.r, self.time - sim.last_tried, self.config.kappa)  # [n] R (+ κ√τ)
+        gamma, alpha = self.config.gamma, self.config.alpha
+        for s, a, r, s_next, term in zip(sim.s.tolist(), sim.a.tolist(), r_t.tolist(), sim.s_next.tolist(),
+                                         sim.terminated.tolist(), strict=True):
+            td_update(self.q, s, a, q_learning_target(r, self.q[s_next], gamma, term), alpha)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The Q-learning learner's state (Q, counters, the planning generator) plus the model and τ's clock."""
+        return {**super().state_dict(), "model": self.model.state_dict(), "time": self.time}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        super().load_state_dict(state)
+        self.model.load_state_dict(state["model"])
+        self.time = int(state["time"])
