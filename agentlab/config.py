@@ -10,6 +10,7 @@ then the dataclass's own ``validate()`` method, if it has one, for constraints b
 
 from __future__ import annotations
 
+import argparse
 import ast
 import dataclasses
 import difflib
@@ -25,7 +26,7 @@ import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
 import yaml
 
@@ -133,15 +134,19 @@ def setting(default: Any, *, ge: float | None = None, gt: float | None = None, l
 
 
 def _type_name(kind: Any) -> str:
+    """The annotated type in words: ``tuple[int, ...]`` → "a list of whole numbers"."""
     if typing.get_origin(kind) in (typing.Union, types.UnionType):
         return " or ".join(_type_name(k) for k in typing.get_args(kind))
     if typing.get_origin(kind) is tuple:
         args = typing.get_args(kind)
-        item = _type_name(args[0]) if args else "value"
-        return f"a list of {item}s" if len(args) != 1 and args[-1] is Ellipsis else f"a list of {len(args)} values"
-    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string",
-             type(None): "none"}
+        if len(args) == 2 and args[1] is Ellipsis:
+            return f"a list of {_PLURALS.get(args[0], 'values')}"
+        return f"a list of {len(args)} values ({', '.join(_type_name(k) for k in args)})"
+    names = {bool: "true or false", int: "a whole number", float: "a number", str: "a string", type(None): "none"}
     return names.get(kind, getattr(kind, "__name__", str(kind)))
+
+
+_PLURALS = {bool: "true/false values", int: "whole numbers", float: "numbers", str: "strings"}
 
 
 def _is_type(value: Any, kind: Any) -> bool:
@@ -175,7 +180,8 @@ def _field_problem(value: Any, kind: Any, check: Check) -> str | None:
     """What a field's value must be, if it is not; else None."""
     if not _is_type(value, kind):
         args = typing.get_args(kind)
-        if isinstance(value, tuple) and typing.get_origin(kind) is tuple and args and args[-1] is not Ellipsis:
+        fixed = typing.get_origin(kind) is tuple and args and args[-1] is not Ellipsis
+        if isinstance(value, tuple) and fixed and len(value) != len(args):
             return f"a list of exactly {len(args)} values"
         return _type_name(kind)
     if isinstance(value, tuple):
@@ -462,3 +468,42 @@ def split_overrides(values: dict[str, Any], algo_cls: type) -> tuple[dict[str, A
 
 def to_dict(config: Any) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
+
+
+class CliParser(argparse.ArgumentParser):
+    """``argparse`` whose errors are one line and exit code 2, like every other bad input."""
+
+    def error(self, message: str) -> NoReturn:
+        self.exit(2, f"error: {message}; see {self.prog} --help\n")
+
+
+def count(minimum: int = 1) -> Callable[[str], int]:
+    """An argparse ``type``: a whole number of at least ``minimum``."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"must be a whole number, got '{text}'") from None
+        if value < minimum:
+            raise argparse.ArgumentTypeError(f"must be at least {minimum}, got {value}")
+        return value
+
+    return parse
+
+
+def output_file(*suffixes: str) -> Callable[[str], Path]:
+    """An argparse ``type``: a file to write, in an existing folder, ending in one of ``suffixes``.
+
+    Checked when the flags are parsed, so a bad path is refused before anything is computed or written.
+    """
+
+    def parse(text: str) -> Path:
+        path = Path(text)
+        if path.suffix.lower() not in suffixes:
+            raise argparse.ArgumentTypeError(f"'{text}' must end in {' or '.join(suffixes)}")
+        if not path.parent.is_dir():
+            raise argparse.ArgumentTypeError(f"the folder of '{text}' does not exist; create it or pick another path")
+        return path
+
+    return parse

@@ -6,7 +6,6 @@ Evaluation uses the evaluation env (Atari: raw game score, full games) and the g
 
 from __future__ import annotations
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -18,7 +17,7 @@ import torch
 import envs
 from agentlab import algorithms, runs
 from agentlab.algorithms import Algorithm
-from agentlab.config import ConfigError
+from agentlab.config import CliParser, ConfigError, count, output_file
 
 
 def run_episodes(actor: Any, env: Any, episodes: int, seed: int, frames: list | None = None,
@@ -60,8 +59,10 @@ def load_run(run_dir: str | Path) -> tuple[dict[str, Any], Algorithm, Any, Any]:
     if algo_name not in algorithms.REGISTRY:
         raise ConfigError(f"run '{run_dir}' uses unknown algo '{algo_name}'; is this agentlab version too old?")
     algorithm = algorithms.get(algo_name)
-    algo_cfg = algorithm.config_cls(**cfg["algo"])
-    probe = envs.make(env_id)
+    from agentlab.train import make_env_checked, resolve  # train imports this module
+
+    _, algo_cfg, _ = resolve({}, cfg)  # the saved config typed and validated, as a resume reads it
+    probe = make_env_checked(env_id)
     learner = algorithm.make_learner(algo_cfg, probe.observation_space, probe.action_space, 0, "cpu")
     probe.close()
     learner.load_state_dict(runs.load_latest(run_dir)[1]["learner"])  # on the CPU, wherever it was trained
@@ -82,11 +83,11 @@ def write_gif(frames: list[np.ndarray], path: Path, fps: int = 8) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agentlab.evaluate", description=__doc__)
+    parser = CliParser(prog="python -m agentlab.evaluate", description=__doc__)
     parser.add_argument("run_dir")
-    parser.add_argument("--episodes", type=int, default=10)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--gif", type=Path, help="write the first episode as an animated GIF")
+    parser.add_argument("--episodes", type=count(1), default=10)
+    parser.add_argument("--seed", type=count(0), default=0)
+    parser.add_argument("--gif", type=output_file(".gif"), help="write the first episode as an animated GIF")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # acting is one observation at a time: extra threads only add contention
     try:

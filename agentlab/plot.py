@@ -6,7 +6,6 @@ deviation, on a common x grid; a lone run is drawn as its smoothed episode retur
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import defaultdict
 from pathlib import Path
@@ -14,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from agentlab import runs
-from agentlab.config import ConfigError
+from agentlab.config import CliParser, ConfigError, output_file
 
 
 def smoothed_returns(run_dir: Path, x_key: str, window: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -77,9 +76,10 @@ def plot_runs(run_dirs: list[Path], out: Path, x_key: str = "env_steps", title: 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agentlab.plot", description=__doc__)
+    parser = CliParser(prog="python -m agentlab.plot", description=__doc__)
     parser.add_argument("run_dirs", nargs="+", type=Path)
-    parser.add_argument("--out", type=Path, help="PNG to write (default: curves.png in the first run's parent)")
+    parser.add_argument("--out", type=output_file(".png", ".pdf", ".svg"),
+                        help="PNG to write (default: curves.png in the first run's parent)")
     parser.add_argument("--x", choices=["env_steps", "wall_time"], default="env_steps")
     args = parser.parse_args(argv)
     out = args.out or (args.run_dirs[0] / "curve.png" if len(args.run_dirs) == 1

@@ -8,7 +8,6 @@ plays the role of Q. Drawn as an overlay on the observation for a few states of 
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Callable
 from pathlib import Path
@@ -17,7 +16,7 @@ import numpy as np
 import torch
 
 import envs
-from agentlab.config import ConfigError
+from agentlab.config import CliParser, ConfigError, count, output_file
 from agentlab.encoders import is_image
 from agentlab.evaluate import load_run
 
@@ -50,12 +49,13 @@ def picture(obs: np.ndarray) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m agentlab.saliency", description=__doc__)
+    parser = CliParser(prog="python -m agentlab.saliency", description=__doc__)
     parser.add_argument("run_dir")
-    parser.add_argument("--out", type=Path, help="PNG to write (default: RUN_DIR/saliency.png)")
-    parser.add_argument("--frames", type=int, default=4, help="states of the greedy episode to show")
-    parser.add_argument("--every", type=int, default=5, help="env steps between the states shown")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", type=output_file(".png", ".pdf", ".svg"),
+                        help="PNG to write (default: RUN_DIR/saliency.png)")
+    parser.add_argument("--frames", type=count(1), default=4, help="states of the greedy episode to show")
+    parser.add_argument("--every", type=count(1), default=5, help="env steps between the states shown")
+    parser.add_argument("--seed", type=count(0), default=0)
     args = parser.parse_args(argv)
     try:
         cfg, algorithm, algo_cfg, learner = load_run(args.run_dir)
