@@ -2,15 +2,20 @@
 
 Both backends offer the same four calls: ``request(i)`` asks worker i for a sample, ``next()`` returns
 the next finished sample (local: in request order, so runs are reproducible; Ray: whichever finishes
-first), ``sample_all()`` is one synchronous round over every worker, and ``set_weights``.
+first), ``sample_all()`` is one synchronous round over every worker, and ``set_weights``. Both count
+``restarts``: the Ray backend replaces a worker that dies or hangs (``RayBackend.replace``); past
+``max_worker_restarts`` it raises ``WorkerFailure``.
 """
 
 from __future__ import annotations
 
 import os
+import time
 from collections import deque
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from agentlab.core import Sample
 from agentlab.worker import Worker
@@ -20,6 +25,7 @@ class LocalBackend:
     def __init__(self, worker_kwargs: list[dict[str, Any]]):
         self.workers = [Worker(**kw) for kw in worker_kwargs]
         self.queue: deque[int] = deque()
+        self.restarts = 0  # in-process workers are never replaced; the driver logs the same column for both
 
     def request(self, i: int) -> None:
         self.queue.append(i)
@@ -57,33 +63,135 @@ def init_ray(address: str = "", dashboard: bool = False, num_cpus: int | None = 
     return True
 
 
+class WorkerFailure(RuntimeError):
+    """Ray workers failed more often than ``max_worker_restarts`` allows; the message is one line."""
+
+
+def fresh_seed(seed: int, index: int, life: int) -> int:
+    """The seed of worker ``index``'s ``life``-th replacement: a stream of its own, unlike the one that died."""
+    return int(np.random.SeedSequence([seed, index, life]).generate_state(1)[0] >> 1)  # < 2**31
+
+
 class RayBackend:
-    def __init__(self, worker_kwargs: list[dict[str, Any]], address: str = "", dashboard: bool = False):
+    """Ray actors; a worker that dies or hangs is replaced in place, so a run outlives its workers.
+
+    A failure is an actor error on one of the worker's calls (its process killed, its node gone) or
+    no reply within ``worker_timeout_s``. The replacement keeps the index and settings, gets a fresh
+    seed stream and the latest published weights, and is asked again for every sample the dead one
+    owed, so an asynchronous schedule keeps its in-flight count and a synchronous round completes.
+    """
+
+    def __init__(self, worker_kwargs: list[dict[str, Any]], address: str = "", dashboard: bool = False,
+                 worker_timeout_s: float = 300.0, max_worker_restarts: int = 100):
         import ray
+        from ray import exceptions
 
         self.ray = ray
+        # The actor died (process killed, node gone, unreachable), or its finished sample was lost with its node.
+        self.faults = (exceptions.RayActorError, exceptions.ObjectLostError)
         self.started = init_ray(address, dashboard, num_cpus=max(os.cpu_count() or 1, len(worker_kwargs)))
-        remote_worker = ray.remote(num_cpus=1)(Worker)
-        self.workers = [remote_worker.remote(**kw, single_thread=True) for kw in worker_kwargs]
-        self.pending: dict[Any, int] = {}
-        self.weights_ref: tuple[int, Any] | None = None
+        # SPREAD: workers over all nodes, and a replacement on any node that is left (no node affinity).
+        self.remote_worker = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(Worker)
+        self.worker_kwargs = worker_kwargs
+        self.timeout_s, self.max_restarts = worker_timeout_s, max_worker_restarts
+        self.restarts = 0
+        self.lives = [0] * len(worker_kwargs)  # replacements so far, per worker index
+        self.workers: list[Any] = [None] * len(worker_kwargs)
+        self.booting: list[Any] = [None] * len(worker_kwargs)  # a ref that resolves once worker i is constructed
+        for i, kw in enumerate(worker_kwargs):
+            self.spawn(i, kw["seed"])
+        self.pending: dict[Any, int] = {}  # ObjectRef of a sample call -> worker index
+        self.owed = [0] * len(worker_kwargs)  # samples asked of each worker and not yet returned
+        self.waiting_since = [0.0] * len(worker_kwargs)  # when it was last asked while idle, or last answered
+        self.weights_ref: tuple[int, Any] | None = None  # the latest (version, object ref) published
 
     def request(self, i: int) -> None:
+        if not self.owed[i]:
+            self.waiting_since[i] = time.monotonic()
+        self.owed[i] += 1
         self.pending[self.workers[i].sample.remote()] = i
 
     def next(self) -> Sample:
-        [ref], _ = self.ray.wait(list(self.pending), num_returns=1)
-        del self.pending[ref]
-        return self.ray.get(ref)
+        while True:
+            for i in self.overdue():
+                self.replace(i, f"no reply within worker_timeout_s={self.timeout_s:g}")
+            ready, _ = self.ray.wait(list(self.pending), num_returns=1, timeout=self.wait_s())
+            if not ready:
+                continue
+            i = self.pending[ready[0]]
+            try:
+                sample = self.ray.get(ready[0])
+            except self.faults as e:
+                if getattr(e, "actor_init_failed", False):
+                    raise  # its constructor raised: a bug or a bad setting, which a replacement would repeat
+                self.replace(i, type(e).__name__)  # asks the replacement for this sample too
+                continue
+            del self.pending[ready[0]]
+            self.owed[i] -= 1
+            self.waiting_since[i], self.booting[i] = time.monotonic(), None
+            return sample
 
     def sample_all(self) -> list[Sample]:
-        return self.ray.get([w.sample.remote() for w in self.workers])
+        """One sample from every worker; a worker that fails mid-round is replaced and asked again."""
+        for i in range(len(self.workers)):
+            self.request(i)
+        return sorted((self.next() for _ in self.workers), key=lambda s: s.worker)
 
     def set_weights(self, i: int, weights: Any, version: int) -> None:
         # One object-store copy per weight version, however many workers fetch it.
         if self.weights_ref is None or self.weights_ref[0] != version:
             self.weights_ref = (version, self.ray.put(weights))
-        self.workers[i].set_weights.remote(self.weights_ref[1], version)
+        self.workers[i].set_weights.remote(self.weights_ref[1], version)  # to a dead actor: its error is dropped
+
+    def overdue(self) -> list[int]:
+        """Workers owing a sample with no reply for ``worker_timeout_s`` (and none waiting unread).
+
+        A worker's clock starts once it is constructed: a slow start (imports, a runtime env, an env's
+        assets) is not a hang, and a constructor that fails is an actor error, not a timeout."""
+        if not self.timeout_s:
+            return []
+        now, hung = time.monotonic(), []
+        for i, owed in enumerate(self.owed):
+            if not owed or now - self.waiting_since[i] <= self.timeout_s:
+                continue
+            if self.ray.wait([r for r, w in self.pending.items() if w == i], num_returns=1, timeout=0)[0]:
+                continue  # a reply is waiting, unread while the driver was busy
+            if self.booting[i] is not None:
+                if self.ray.wait([self.booting[i]], timeout=0)[0]:
+                    self.booting[i] = None
+                self.waiting_since[i] = now  # constructing until now at the latest: its clock starts here
+                continue
+            hung.append(i)
+        return hung
+
+    def wait_s(self) -> float | None:
+        """How long ``next`` may block before the next worker becomes overdue (None: forever)."""
+        if not self.timeout_s:
+            return None
+        first = min(t for t, n in zip(self.waiting_since, self.owed, strict=True) if n)
+        return max(first + self.timeout_s - time.monotonic(), 0.0) + 0.01
+
+    def replace(self, i: int, reason: str) -> None:
+        """Kill worker i, start its replacement with the latest weights, and re-ask what it owed."""
+        if self.restarts >= self.max_restarts:
+            raise WorkerFailure(f"worker {i} failed ({reason}) after {self.restarts} worker restarts, the limit; "
+                                f"fix the cause or raise --set max_worker_restarts")
+        self.restarts += 1
+        self.ray.kill(self.workers[i], no_restart=True)
+        lost = [ref for ref, w in self.pending.items() if w == i]
+        for ref in lost:
+            del self.pending[ref]
+        self.owed[i] = 0
+        self.lives[i] += 1
+        self.spawn(i, fresh_seed(self.worker_kwargs[i]["seed"], i, self.lives[i]))
+        if self.weights_ref is not None:
+            self.workers[i].set_weights.remote(self.weights_ref[1], self.weights_ref[0])
+        for _ in lost:
+            self.request(i)
+
+    def spawn(self, i: int, seed: int) -> None:
+        self.workers[i] = self.remote_worker.remote(**{**self.worker_kwargs[i], "seed": seed}, single_thread=True)
+        self.booting[i] = self.workers[i].__ray_ready__.remote()
 
     def close(self) -> None:
         # Graceful exit after the calls already queued, so no reply is cut off mid-flight.

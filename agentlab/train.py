@@ -20,7 +20,7 @@ import torch
 import envs
 from agentlab import algorithms, runs
 from agentlab.algorithms import Algorithm
-from agentlab.backends import LocalBackend, RayBackend
+from agentlab.backends import LocalBackend, RayBackend, WorkerFailure
 from agentlab.config import ConfigError, RunConfig, split_overrides, to_dict, validate
 from agentlab.core import Sample
 from agentlab.evaluate import evaluate_weights
@@ -96,7 +96,8 @@ class Driver:
                               worker_index=i, num_workers=run_cfg.workers, seed=run_cfg.seed + self.env_steps)
                          for i in range(run_cfg.workers)]
         self.backend = (LocalBackend(worker_kwargs) if run_cfg.backend == "local"
-                        else RayBackend(worker_kwargs, run_cfg.address, run_cfg.dashboard))
+                        else RayBackend(worker_kwargs, run_cfg.address, run_cfg.dashboard, run_cfg.worker_timeout_s,
+                                        run_cfg.max_worker_restarts))
         self.rec = Recorder(run_dir, run_cfg.steps, self.env_steps, progress, float(start["wall_time"]))
         self.log_every = max(run_cfg.steps // 200, 1)
         self.ckpt_every = run_cfg.checkpoint_every or max(run_cfg.steps // 10, 1)
@@ -143,6 +144,9 @@ class Driver:
                         backend.request(sample.worker)
                 self.periodic()
             self.checkpoint()
+        except WorkerFailure:
+            self.checkpoint()  # the run so far is kept (--resume continues it); the caller prints the one line
+            raise
         finally:
             self.rec.close()
             backend.close()
@@ -167,7 +171,8 @@ class Driver:
         if self.env_steps >= self.next_log or self.done():
             self.next_log += self.log_every
             extra = self.learner.metrics() if hasattr(self.learner, "metrics") else {}
-            self.rec.metrics(self.env_steps, self.learner.version, {**self.metrics, **extra})
+            self.rec.metrics(self.env_steps, self.learner.version,
+                             {**self.metrics, **extra, "worker_restarts": self.backend.restarts})
         if self.env_steps >= self.next_ckpt:
             self.next_ckpt += self.ckpt_every
             self.checkpoint()

@@ -1,0 +1,246 @@
+"""Chaos: training outlives its Ray workers, killed with SIGKILL at random times or lost with their node.
+
+For each algorithm, ``python -m agentlab.run`` trains CartPole-v1 on its preset with two Ray workers
+while a killer thread SIGKILLs ``--kills`` of the run's worker processes at random env-step marks
+inside the first evaluation interval, so the run cannot stop solved before the last kill. The run
+then stops at the first periodic greedy evaluation (20 episodes) averaging ≥ 475; the table shows
+the final 20-episode greedy mean (eval.json) and the restarts metrics.csv recorded.
+
+``--cluster`` instead starts a two-node Ray cluster on this machine (``ray start --head`` with one
+CPU, a second ``ray start --address`` with two), trains with ``--address``, so the two workers are
+spread over both nodes, and kills the second node (its raylet's process group) mid-run.
+
+    python -m benchmarks.chaos --algos dqn a2c a3c --kills 10
+    python -m benchmarks.chaos --cluster
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+SOLVE, EVAL_EPISODES = 475.0, 20
+EVAL_EVERY = 10_000
+"""Env steps between greedy evaluations; every kill falls inside the first interval."""
+WORKER_TITLE = "ray::Worker"
+"""The process title Ray gives an ``agentlab.worker.Worker`` actor."""
+
+
+def ray_env() -> dict[str, str]:
+    return {**os.environ, "RAY_AUTH_MODE": "disabled", "RAY_USAGE_STATS_ENABLED": "0"}
+
+
+def _proc(pid: int, name: str) -> str:
+    try:
+        return Path(f"/proc/{pid}/{name}").read_text()
+    except OSError:  # gone meanwhile
+        return ""
+
+
+def parent(pid: int) -> int:
+    stat = _proc(pid, "stat")
+    return int(stat.rpartition(")")[2].split()[1]) if stat else 0
+
+
+def worker_pids(root: int | None = None, pgid: int | None = None) -> list[int]:
+    """Live Ray worker-actor processes descended from ``root`` (a driver that started its Ray) or in ``pgid``."""
+    found = []
+    for entry in Path("/proc").iterdir():
+        if not entry.name.isdigit() or not _proc(int(entry.name), "cmdline").startswith(WORKER_TITLE):
+            continue
+        pid = ancestor = int(entry.name)
+        if pgid is not None:
+            try:
+                if os.getpgid(pid) == pgid:
+                    found.append(pid)
+            except ProcessLookupError:
+                pass
+            continue
+        while ancestor > 1 and ancestor != root:
+            ancestor = parent(ancestor)
+        if ancestor == root:
+            found.append(pid)
+    return sorted(found)
+
+
+def last_row(metrics_csv: Path) -> dict[str, str]:
+    """The last row of a run's metrics.csv ({} before the first)."""
+    try:
+        with open(metrics_csv, newline="") as f:
+            rows = list(csv.DictReader(f))
+    except OSError:
+        return {}
+    return rows[-1] if rows else {}
+
+
+class Killer(threading.Thread):
+    """Sends ``sig`` (SIGKILL; SIGSTOP hangs it) to one live worker process of the run each time its env steps
+    pass the next of ``marks``."""
+
+    def __init__(self, find_pids: Any, metrics_csv: Path, marks: list[int], rng: random.Random,
+                 done: threading.Event, sig: int = signal.SIGKILL):
+        super().__init__(daemon=True)
+        self.find_pids, self.metrics_csv, self.marks, self.rng, self.done = find_pids, metrics_csv, marks, rng, done
+        self.sig = sig
+        self.kills: list[tuple[int, int]] = []  # (env_steps, pid)
+
+    def run(self) -> None:
+        killed: set[int] = set()
+        for mark in self.marks:
+            while not self.done.is_set():
+                steps = int(float(last_row(self.metrics_csv).get("env_steps") or 0))
+                live = [p for p in self.find_pids() if p not in killed]
+                if steps >= mark and live:
+                    pid = self.rng.choice(live)
+                    os.kill(pid, self.sig)
+                    killed.add(pid)
+                    self.kills.append((steps, pid))
+                    break
+                time.sleep(0.2)
+
+
+def train_command(algo: str, run_dir: Path, seed: int, *extra: str) -> list[str]:
+    return [sys.executable, "-m", "agentlab.run", "--algo", algo, "--env", "CartPole-v1", "--workers", "2",
+            "--backend", "ray", "--seed", str(seed), "--run-dir", str(run_dir), "--quiet",
+            "--set", f"eval_every={EVAL_EVERY}", "--set", f"eval_episodes={EVAL_EPISODES}",
+            "--set", f"solve_return={SOLVE}", *extra]
+
+
+def outcome(run_dir: Path, rc: int, wall: float, kills: list[tuple[int, int]]) -> dict[str, Any]:
+    row = last_row(run_dir / "metrics.csv")
+    eval_path = run_dir / "eval.json"
+    greedy = json.loads(eval_path.read_text())["mean_return"] if eval_path.exists() else float("nan")
+    return {"rc": rc, "kills": len(kills), "restarts": int(float(row.get("worker_restarts") or 0)),
+            "env_steps": int(float(row.get("env_steps") or 0)), "greedy": greedy, "wall_s": wall,
+            "kill_steps": [s for s, _ in kills]}
+
+
+def chaos_run(algo: str, kills: int, seed: int, out: Path) -> dict[str, Any]:
+    """One training run with ``kills`` SIGKILLs of its Ray workers; what it ended with."""
+    run_dir = out / f"{algo}_s{seed}"
+    rng = random.Random(seed)
+    marks = sorted(rng.randrange(EVAL_EVERY // 10, EVAL_EVERY * 9 // 10) for _ in range(kills))
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(train_command(algo, run_dir, seed), env=ray_env())
+    done = threading.Event()
+    killer = Killer(lambda: worker_pids(root=proc.pid), run_dir / "metrics.csv", marks, rng, done)
+    killer.start()
+    rc = proc.wait()
+    done.set()
+    killer.join()
+    return outcome(run_dir, rc, time.perf_counter() - t0, killer.kills)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def raylet_pgid(node_manager_port: int) -> int:
+    """The process group of the raylet started with ``--node-manager-port`` (one ``ray start`` each)."""
+    for entry in Path("/proc").iterdir():
+        cmd = _proc(int(entry.name), "cmdline") if entry.name.isdigit() else ""
+        if "raylet" in cmd.split("\0")[0] and f"--node_manager_port={node_manager_port}" in cmd:
+            return os.getpgid(int(entry.name))
+    raise RuntimeError(f"no raylet with node manager port {node_manager_port}")
+
+
+class TwoNodeCluster:
+    """A head node (1 CPU) and a second node (2 CPUs) on 127.0.0.1, each its own process group."""
+
+    def __init__(self, temp_dir: Path):
+        self.port, self.head_manager, self.node_manager = free_port(), free_port(), free_port()
+        self.address = f"127.0.0.1:{self.port}"
+        common = ["--node-ip-address=127.0.0.1", "--disable-usage-stats"]
+        self.ray_start(["--head", f"--port={self.port}", "--num-cpus=1", "--include-dashboard=false",
+                        f"--temp-dir={temp_dir}", f"--node-manager-port={self.head_manager}", *common])
+        self.head = raylet_pgid(self.head_manager)
+        self.ray_start([f"--address={self.address}", "--num-cpus=2", f"--node-manager-port={self.node_manager}",
+                        *common])
+        self.second: int | None = raylet_pgid(self.node_manager)
+
+    @staticmethod
+    def ray_start(args: list[str]) -> None:
+        subprocess.run(["ray", "start", *args], env=ray_env(), check=True, capture_output=True, timeout=120)
+
+    def stop_second(self) -> None:
+        """The second node is gone at once: its raylet, object store and workers killed together."""
+        if self.second is not None:
+            os.killpg(self.second, signal.SIGKILL)
+            self.second = None
+
+    def close(self) -> None:
+        # Only this cluster's processes: `ray stop` would stop every Ray on the machine.
+        self.stop_second()
+        os.killpg(self.head, signal.SIGKILL)
+
+
+def cluster_run(algo: str, seed: int, out: Path, stop_at: int) -> dict[str, Any]:
+    """Train on a two-node cluster with ``--address``; kill the second node once ``stop_at`` env steps pass."""
+    run_dir = out / f"cluster_{algo}_s{seed}"
+    cluster = TwoNodeCluster(Path(tempfile.mkdtemp(prefix="agentlab_ray_")))
+    try:
+        t0 = time.perf_counter()
+        proc = subprocess.Popen(train_command(algo, run_dir, seed, "--address", cluster.address), env=ray_env())
+        spread = stopped = False
+        while proc.poll() is None:
+            if not stopped:
+                on_second = worker_pids(pgid=cluster.second)
+                spread = spread or (bool(on_second) and bool(worker_pids(pgid=cluster.head)))
+                if int(float(last_row(run_dir / "metrics.csv").get("env_steps") or 0)) >= stop_at:
+                    cluster.stop_second()
+                    stopped, stopped_with = True, len(on_second)
+            time.sleep(0.2)
+        result = outcome(run_dir, proc.returncode, time.perf_counter() - t0, [])
+        return {**result, "spread_over_both": spread, "workers_on_stopped_node": stopped_with if stopped else 0,
+                "after_stop_on_head": len(worker_pids(pgid=cluster.head))}
+    finally:
+        cluster.close()
+
+
+def main(argv: list[str] | None = None) -> int:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--algos", nargs="+", default=["dqn", "a2c", "a3c"])
+    p.add_argument("--kills", type=int, default=10)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--cluster", action="store_true", help="the two-node cluster run instead")
+    p.add_argument("--out", default="runs/chaos")
+    args = p.parse_args(argv)
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    if args.cluster:
+        for algo in args.algos:
+            r = cluster_run(algo, args.seed, out, stop_at=EVAL_EVERY // 2)
+            print(f"{algo}: rc {r['rc']}, workers spread over both nodes: {r['spread_over_both']}, "
+                  f"{r['workers_on_stopped_node']} on the node stopped at step {EVAL_EVERY // 2:,}, "
+                  f"restarts {r['restarts']}, {r['env_steps']:,} env steps, greedy {r['greedy']:.1f}, "
+                  f"{r['wall_s']:.0f} s", flush=True)
+        return 0
+    print("| algo | rc | SIGKILLs | worker_restarts | env steps | final greedy (20 ep) | ≥ 475 | wall s |")
+    print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+    ok = True
+    for algo in args.algos:
+        r = chaos_run(algo, args.kills, args.seed, out)
+        passed = r["rc"] == 0 and r["restarts"] == r["kills"] == args.kills and r["greedy"] >= SOLVE
+        ok &= passed
+        print(f"| {algo} | {r['rc']} | {r['kills']} | {r['restarts']} | {r['env_steps']:,} | {r['greedy']:.1f} | "
+              f"{'yes' if r['greedy'] >= SOLVE else 'no'} | {r['wall_s']:.0f} |", flush=True)
+        print(f"<!-- {algo} kills at env steps {r['kill_steps']} -->", flush=True)
+    return 0 if ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
