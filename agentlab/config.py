@@ -17,6 +17,7 @@ import difflib
 import importlib
 import inspect
 import math
+import numbers
 import os
 import re
 import sys
@@ -78,9 +79,9 @@ class Check:
     finite: bool = True
     """Floats must be finite (NaN is never accepted)."""
 
-    def number_problem(self, x: float) -> str | None:
+    def number_problem(self, x: numbers.Real) -> str | None:
         """What ``x`` must be, if it breaks a bound; else None."""
-        if isinstance(x, float) and (math.isnan(x) or (self.finite and math.isinf(x))):
+        if not isinstance(x, numbers.Integral) and (math.isnan(x) or (self.finite and math.isinf(x))):
             return "a finite number" + (f" ({self.range_text()})" if self.range_text() else "")
         if ((self.ge is not None and not x >= self.ge) or (self.gt is not None and not x > self.gt)
                 or (self.le is not None and not x <= self.le) or (self.lt is not None and not x < self.lt)):
@@ -161,9 +162,9 @@ def _is_type(value: Any, kind: Any) -> bool:
     if kind is bool:
         return isinstance(value, bool)
     if kind is int:
-        return isinstance(value, int) and not isinstance(value, bool)
+        return isinstance(value, numbers.Integral) and not isinstance(value, bool)  # numpy ints too
     if kind is float:
-        return isinstance(value, int | float) and not isinstance(value, bool)
+        return isinstance(value, numbers.Real) and not isinstance(value, bool)
     if origin is tuple:
         args = typing.get_args(kind)
         if not isinstance(value, tuple):
@@ -186,7 +187,7 @@ def _field_problem(value: Any, kind: Any, check: Check) -> str | None:
         return _type_name(kind)
     if isinstance(value, tuple):
         return _tuple_problem(value, check)
-    if isinstance(value, int | float) and not isinstance(value, bool):
+    if isinstance(value, numbers.Real) and not isinstance(value, bool):
         return check.number_problem(value)
     if isinstance(value, str):
         return _str_problem(value, check)
@@ -198,8 +199,8 @@ def _tuple_problem(value: tuple, check: Check) -> str | None:
         return f"a list of exactly {check.length} values"
     if check.nonempty and not value:
         return "a non-empty list"
-    numbers = [x for x in value if isinstance(x, int | float) and not isinstance(x, bool)]
-    problems = [p for p in map(check.number_problem, numbers) if p]
+    items = [x for x in value if isinstance(x, numbers.Real) and not isinstance(x, bool)]
+    problems = [p for p in map(check.number_problem, items) if p]
     return f"a list of numbers each {problems[0]}" if problems else None
 
 
@@ -304,7 +305,8 @@ class RunConfig:
     """Environments stepped together inside each worker."""
     backend: str = setting("ray", choices=("ray", "local"))
     """``ray`` (actors, local Ray or ``address``) or ``local`` (same classes in one process, reproducible)."""
-    address: str = ""
+    address: str = setting("", pattern=r"(auto|(ray://)?[\w.\-]+:\d+)?",
+                           means="empty (a local Ray), auto, host:port or ray://host:port")
     """Join this Ray cluster instead of starting a local Ray."""
     fragment_length: int = setting(32, ge=1)
     """Steps per environment in each fragment a worker ships."""
@@ -401,10 +403,10 @@ def _coerce_scalar(value: Any, kind: Any) -> Any:
             value = float(value)
         except ValueError:
             return None
-    number = isinstance(value, int | float) and not isinstance(value, bool)
+    number = isinstance(value, numbers.Real) and not isinstance(value, bool)  # numpy numbers too
     if kind is bool and isinstance(value, bool):
         return value
-    if kind is int and number and (isinstance(value, int) or value.is_integer()):
+    if kind is int and number and (isinstance(value, numbers.Integral) or float(value).is_integer()):
         return int(value)
     if kind is float and number:
         return float(value)

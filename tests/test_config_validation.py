@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import shlex
 import subprocess
 import sys
 import typing
@@ -41,7 +42,7 @@ BAD = [
     (TABULAR, "checkpoint_every", "-1"), (TABULAR, "eval_episodes", "-2"), (TABULAR, "eval_every", "-1"),
     (TABULAR, "backend", "slurm"), (TABULAR, "backend", ""), (TABULAR, "device", "gpu"), (TABULAR, "env", ""),
     (TABULAR, "worker_timeout_s", "-1"), (TABULAR, "max_worker_restarts", "-1"), (TABULAR, "dashboard", "2"),
-    (TABULAR, "solve_return", "nan"), (TABULAR, "workers", "[2]"),
+    (TABULAR, "solve_return", "nan"), (TABULAR, "workers", "[2]"), (TABULAR, "address", "localhost"),
     # tabular
     (TABULAR, "alpha", "0"), (TABULAR, "alpha", "1.5"), (TABULAR, "alpha", "nan"), (TABULAR, "gamma", "-0.1"),
     (TABULAR, "gamma", "1.01"), (TABULAR, "epsilon", "2"), (TABULAR, "epsilon_min", "-0.1"),
@@ -101,8 +102,8 @@ def test_the_suggested_fix_is_itself_accepted():
         message = str(error.value)
         if f"--set {key}=" not in message or "is not a valid" in message:
             continue  # a value that does not parse offers the default after "e.g."; checked below
-        fix = message.rsplit(f"--set {key}=", 1)[1]
-        resolve({**base, key: fix})
+        fix = shlex.split(message.rsplit(f"--set {key}=", 1)[1])  # as a shell passes it: '' is empty
+        resolve({**base, key: fix[0] if fix else ""})
 
 
 def test_good_configs_pass_and_numbers_parse_as_python_reads_them():
@@ -110,7 +111,8 @@ def test_good_configs_pass_and_numbers_parse_as_python_reads_them():
         for env in ("agentlab/CliffWalking-v0", "CartPole-v1", "ALE/Pong-v5"):
             resolve({"algo": algo, "env": env})  # every preset is valid
     run_cfg, algo_cfg, _ = resolve({**DQN, "steps": "1e5", "lr": "1e-3", "hidden_sizes": "[32, 32]",
-                                    "solve_return": "475", "eval_every": "1_000", "device": "cuda:1"})
+                                    "solve_return": "475", "eval_every": "1_000", "device": "cuda:1",
+                                    "address": "ray://head:10001"})
     assert run_cfg.steps == 100_000 and isinstance(run_cfg.steps, int)
     assert algo_cfg.lr == 1e-3 and algo_cfg.hidden_sizes == (32, 32) and run_cfg.eval_every == 1000
     assert resolve({**TABULAR, "epsilon": "0"})[1].epsilon == 0.0  # ε below epsilon_min is fine when fixed
