@@ -319,3 +319,18 @@ def test_a_hand_edited_bad_config_is_refused_by_resume_and_evaluate(tiny_run, tm
         err = capsys.readouterr().err.strip()
         assert err.startswith("error: gamma must be in [0, 1], got 7") and "\n" not in err, err
         assert snapshot(copy) == before
+
+
+def test_a_replay_too_big_for_the_machine_refuses_resume_and_evaluate_unchanged(tmp_path, monkeypatch, capsys):
+    run_dir = tmp_path / "dqn"
+    train({**DQN, "steps": 256, "learning_starts": 10_000, "buffer_size": 1_000, "workers": 1, "backend": "local",
+           "run_dir": str(run_dir)}, progress=False)
+    before = snapshot(run_dir)
+    monkeypatch.setattr(config, "available_memory", lambda: 10_000)  # the replay needs 48,000 bytes
+    with pytest.raises(ConfigError, match="use --set buffer_size=100$"):
+        train({"steps": 512}, progress=False, resume=run_dir)
+    capsys.readouterr()
+    assert evaluate.main([str(run_dir)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith("error: replay of 1,000 transitions (buffer_size=1000) needs") and "\n" not in err, err
+    assert snapshot(run_dir) == before
