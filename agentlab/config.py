@@ -51,8 +51,10 @@ def _show(value: Any) -> str:
     """A value as one would type it after ``--set key=``."""
     if isinstance(value, tuple | list):
         return "[" + ",".join(_show(v) for v in value) + "]"
-    if isinstance(value, bool) or value is None:
-        return str(value).lower() if value is not None else "none"
+    if value is None:
+        return "none"
+    if isinstance(value, bool):
+        return str(value).lower()
     if isinstance(value, str):
         return repr(value) if not value or value.strip() != value else value
     return repr(value)
@@ -215,7 +217,7 @@ def _str_problem(value: str, check: Check) -> str | None:
     return None
 
 
-def _suggestion(value: Any, default: Any, kind: Any, check: Check) -> Any:
+def _suggestion(default: Any, kind: Any, check: Check) -> Any:
     """A value to offer in the fix: the field's default when it is itself valid, else the nearest bound."""
     if default is not dataclasses.MISSING and _field_problem(default, kind, check) is None:
         return default
@@ -246,8 +248,8 @@ def validate(config: Any) -> Any:
         choices = check.allowed_choices()
         if choices and isinstance(value, str) and problem.startswith("one of"):
             raise ConfigError(f"{f.name} '{value}' is not one of {', '.join(choices)}; "
-                              f"use --set {f.name}={_suggestion(value, f.default, kind, check)}")
-        raise invalid(f.name, value, problem, _suggestion(value, f.default, kind, check))
+                              f"use --set {f.name}={_suggestion(f.default, kind, check)}")
+        raise invalid(f.name, value, problem, _suggestion(f.default, kind, check))
     hook = getattr(config, "validate", None)
     if callable(hook):
         hook()
@@ -265,8 +267,11 @@ def available_memory() -> int:
     return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
-def gigabytes(nbytes: float) -> str:
-    return f"{nbytes / 1e9:.1f} GB" if nbytes >= 1e8 else f"{nbytes / 1e6:.1f} MB"
+def bytes_text(nbytes: float) -> str:
+    """``7.4 GB``, ``4.8 MB``, ``48.0 kB``."""
+    if nbytes >= 1e8:
+        return f"{nbytes / 1e9:.1f} GB"
+    return f"{nbytes / 1e6:.1f} MB" if nbytes >= 1e5 else f"{nbytes / 1e3:.1f} kB"
 
 
 def check_memory(what: str, count: int, unit: str, nbytes: int, key: str, available: int | None = None) -> None:
@@ -278,9 +283,9 @@ def check_memory(what: str, count: int, unit: str, nbytes: int, key: str, availa
     available = available_memory() if available is None else available
     if nbytes > available:
         fits = int(float(f"{max(1, int(count * available / 2 / nbytes)):.2g}"))  # two significant digits
-        raise ConfigError(f"{what} of {count:,} {unit} ({key}={count}) needs {gigabytes(nbytes)} but this machine "
-                          f"has {gigabytes(available)} available; use --set {key}={fits}")
-    print(f"{what}: {count:,} {unit}, {gigabytes(nbytes)}", file=sys.stderr, flush=True)
+        raise ConfigError(f"{what} of {count:,} {unit} ({key}={count}) needs {bytes_text(nbytes)} but this machine "
+                          f"has {bytes_text(available)} available; use --set {key}={fits}")
+    print(f"{what}: {count:,} {unit}, {bytes_text(nbytes)}", file=sys.stderr, flush=True)
 
 
 @dataclass
