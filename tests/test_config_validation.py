@@ -334,3 +334,24 @@ def test_a_replay_too_big_for_the_machine_refuses_resume_and_evaluate_unchanged(
     err = capsys.readouterr().err.strip()
     assert err.startswith("error: replay of 1,000 transitions (buffer_size=1000) needs") and "\n" not in err, err
     assert snapshot(run_dir) == before
+
+
+def test_a_frame_stack_that_does_not_fit_the_observations_is_one_line():
+    from agentlab.dqn.config import DQNConfig
+    from agentlab.dqn.learner import DQNLearner
+
+    with pytest.raises(ConfigError) as error:
+        DQNLearner(DQNConfig(frame_stack=4), gym.spaces.Box(-1, 1, (4,), np.float32), gym.spaces.Discrete(2), 0)
+    assert "use --set frame_stack=0" in one_line(error, "frame_stack")
+
+
+def test_yaml_file_values_are_typed_and_checked_like_set(tmp_path, capsys):
+    good = tmp_path / "good.yaml"
+    good.write_text("algo: dqn\nenv: CartPole-v1\nlr: 1e-3\nsteps: 1e5\nhidden_sizes: [32, 32]\n")
+    run_cfg, algo_cfg, _ = resolve(config.load_yaml(good))
+    assert (algo_cfg.lr, run_cfg.steps, algo_cfg.hidden_sizes) == (1e-3, 100_000, (32, 32))
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("algo: dqn\nenv: CartPole-v1\ngamma: 1.5\n")
+    assert run.main(["--config", str(bad)]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err == "error: gamma must be in [0, 1], got 1.5; use --set gamma=0.99"
