@@ -80,6 +80,8 @@ class Check:
     """A tuple must have exactly this many items."""
     finite: bool = True
     """Floats must be finite (NaN is never accepted)."""
+    fixed: bool = False
+    """Fixed for the life of a run: it shapes the checkpoint (network, optimizer or replay), so a resume keeps it."""
 
     def number_problem(self, x: numbers.Real) -> str | None:
         """What ``x`` must be, if it breaks a bound; else None."""
@@ -127,12 +129,12 @@ def _num(x: float) -> str:
 def setting(default: Any, *, ge: float | None = None, gt: float | None = None, le: float | None = None,
             lt: float | None = None, choices: Sequence[str] | Callable[[], Sequence[str]] | None = None,
             pattern: str | None = None, means: str = "", nonempty: bool = False, length: int | None = None,
-            finite: bool = True) -> Any:
+            finite: bool = True, fixed: bool = False) -> Any:
     """A dataclass field with its constraint declared beside it: ``alpha: float = setting(0.1, gt=0, le=1)``.
 
     ``validate`` enforces the field's annotated type and these constraints (see ``Check``).
     """
-    check = Check(ge, gt, le, lt, choices, pattern, means, nonempty, length, finite)
+    check = Check(ge, gt, le, lt, choices, pattern, means, nonempty, length, finite, fixed)
     return dataclasses.field(default=default, metadata={"check": check})
 
 
@@ -254,6 +256,16 @@ def validate(config: Any) -> Any:
     if callable(hook):
         hook()
     return config
+
+
+def check_resume(cls: type, saved: dict[str, Any], changes: dict[str, Any]) -> None:
+    """A resume may change any setting of ``cls`` but those declared ``fixed``, which shape its checkpoint."""
+    for f in dataclasses.fields(cls):
+        fixed = f.metadata.get("check", Check()).fixed
+        if fixed and f.name in saved and f.name in changes and changes[f.name] != saved[f.name]:
+            raise ConfigError(f"{f.name} is fixed for the life of a run (its checkpoint has that shape): the run has "
+                              f"{_show(saved[f.name])}, got {_show(changes[f.name])}; resume with --set "
+                              f"{f.name}={_show(saved[f.name])} (or without it), or start a new run")
 
 
 def available_memory() -> int:

@@ -21,7 +21,7 @@ import envs
 from agentlab import algorithms, runs
 from agentlab.algorithms import Algorithm
 from agentlab.backends import LocalBackend, RayBackend, WorkerFailure
-from agentlab.config import ConfigError, RunConfig, split_overrides, to_dict, validate
+from agentlab.config import ConfigError, RunConfig, check_resume, split_overrides, to_dict, validate
 from agentlab.core import Sample
 from agentlab.evaluate import evaluate_weights
 from agentlab.recorder import Recorder
@@ -50,10 +50,12 @@ def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = Non
         raise ConfigError(f"unknown algo '{algo}'; {hint}choose one of: {', '.join(algorithms.REGISTRY)}")
     algorithm = algorithms.get(algo)
     run_values, algo_values = split_overrides(algorithm.preset(env_id), algorithm.config_cls)
-    for layer in ({**base["run"], **base["algo"]}, values):  # a saved run's YAML is typed like --set values
-        run_over, algo_over = split_overrides(layer, algorithm.config_cls)
-        run_values.update(run_over)
-        algo_values.update(algo_over)
+    saved_run, saved_algo = split_overrides({**base["run"], **base["algo"]}, algorithm.config_cls)  # typed like --set
+    run_over, algo_over = split_overrides(values, algorithm.config_cls)
+    check_resume(RunConfig, saved_run, run_over)  # a resume keeps what shapes its checkpoint
+    check_resume(algorithm.config_cls, saved_algo, algo_over)
+    run_values.update({**saved_run, **run_over})
+    algo_values.update({**saved_algo, **algo_over})
     # Every field's type and range, and each config's own cross-field checks, before anything starts.
     run_cfg = validate(RunConfig(**{**run_values, "algo": algo, "env": env_id}))
     algo_cfg = validate(algorithm.config_cls(**algo_values))

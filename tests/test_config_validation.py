@@ -21,7 +21,7 @@ import numpy as np
 import pytest
 import torch
 
-from agentlab import algorithms, config, evaluate, plot, run, saliency
+from agentlab import algorithms, config, evaluate, plot, run, runs, saliency
 from agentlab.config import ConfigError, RunConfig, field_docs, invalid, setting, validate
 from agentlab.replay import ReplayBuffer, replay_nbytes
 from agentlab.train import resolve, train
@@ -321,10 +321,16 @@ def test_a_hand_edited_bad_config_is_refused_by_resume_and_evaluate(tiny_run, tm
         assert snapshot(copy) == before
 
 
-def test_a_replay_too_big_for_the_machine_refuses_resume_and_evaluate_unchanged(tmp_path, monkeypatch, capsys):
-    run_dir = tmp_path / "dqn"
+@pytest.fixture(scope="module")
+def tiny_dqn(tmp_path_factory) -> Path:
+    run_dir = tmp_path_factory.mktemp("runs") / "dqn"
     train({**DQN, "steps": 256, "learning_starts": 10_000, "buffer_size": 1_000, "workers": 1, "backend": "local",
-           "run_dir": str(run_dir)}, progress=False)
+           "hidden_sizes": (16,), "run_dir": str(run_dir)}, progress=False)
+    return run_dir
+
+
+def test_a_replay_too_big_for_the_machine_refuses_resume_and_evaluate_unchanged(tiny_dqn, monkeypatch, capsys):
+    run_dir = tiny_dqn
     before = snapshot(run_dir)
     monkeypatch.setattr(config, "available_memory", lambda: 10_000)  # the replay needs 48,000 bytes
     with pytest.raises(ConfigError, match="use --set buffer_size=100$"):
@@ -355,3 +361,19 @@ def test_yaml_file_values_are_typed_and_checked_like_set(tmp_path, capsys):
     assert run.main(["--config", str(bad)]) == 2
     err = capsys.readouterr().err.strip()
     assert err == "error: gamma must be in [0, 1], got 1.5; use --set gamma=0.99"
+
+
+@pytest.mark.parametrize("key, value", [("hidden_sizes", "[8]"), ("dueling", "true"), ("prioritized", "true"),
+                                        ("encoder", "mlp")])
+def test_a_resume_keeps_what_shapes_its_checkpoint(tiny_dqn, capsys, key, value):
+    before = snapshot(tiny_dqn)
+    assert run.main(["--resume", str(tiny_dqn), "--set", f"{key}={value}", "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"error: {key} is fixed for the life of a run") and "\n" not in err, err
+    assert snapshot(tiny_dqn) == before
+
+
+def test_a_resume_may_restate_a_fixed_setting_or_change_others(tiny_dqn):
+    saved = runs.read_config(tiny_dqn)
+    _, algo_cfg, _ = resolve({"hidden_sizes": "[16]", "encoder": "auto", "lr": "3e-4"}, saved)
+    assert algo_cfg.hidden_sizes == (16,) and algo_cfg.lr == 3e-4

@@ -22,7 +22,7 @@ class A2CConfig:
     """GAE λ; 1.0 gives the paper's n-step advantage, lower values trade variance for bias."""
     learning_rate: float = setting(7e-4, gt=0)
     """Optimizer step size."""
-    optimizer: str = setting("rmsprop", choices=("rmsprop", "adam", "sgd"))
+    optimizer: str = setting("rmsprop", choices=("rmsprop", "adam", "sgd"), fixed=True)
     """``rmsprop``, ``adam`` or ``sgd``."""
     rms_alpha: float = setting(0.99, ge=0, lt=1)
     """RMSprop smoothing constant (Adam's β2 when ``optimizer=adam``)."""
@@ -36,17 +36,17 @@ class A2CConfig:
     """Clip the global gradient norm to this before each step (0: no clipping)."""
     normalize_advantage: bool = False
     """Standardise advantages within each batch."""
-    encoder: str = setting("auto", choices=names_in("agentlab.encoders:ENCODERS", first=["auto"]))
+    encoder: str = setting("auto", choices=names_in("agentlab.encoders:ENCODERS", first=["auto"]), fixed=True)
     """``make_encoder`` name: ``auto`` (MLP for vectors, Nature CNN for images), ``mlp``, ``nature_cnn``."""
-    hidden_sizes: tuple[int, ...] = setting((64, 64), ge=1)
+    hidden_sizes: tuple[int, ...] = setting((64, 64), ge=1, fixed=True)
     """Hidden layer widths of the MLP encoder (ignored by CNN encoders)."""
     activation: str = setting("relu", choices=names_in("agentlab.encoders:ACTIVATIONS"))
     """Nonlinearity of the MLP encoder: ``relu`` or ``tanh`` (Stable-Baselines3's choice for actor-critics)."""
-    shared_encoder: bool = True
+    shared_encoder: bool = setting(True, fixed=True)
     """Policy and value share one encoder (Mnih et al. 2016); false gives the value head its own copy."""
     encoder_weights: str = ""
     """Path to a state dict for the encoder body, loaded before training; empty: random init."""
-    freeze_encoder: bool = False
+    freeze_encoder: bool = setting(False, fixed=True)
     """Keep the encoder's parameters fixed: requires_grad off and excluded from the optimizer."""
 
 

@@ -44,23 +44,23 @@ class DQNConfig:
     """Ape-X base ε: with N > 1 workers, worker i's ε never drops below ε^(1 + 7i/(N − 1))."""
     double: bool = False
     """Double Q-learning target: the online net picks argmax_a at s', the target net evaluates it."""
-    dueling: bool = False
+    dueling: bool = setting(False, fixed=True)
     """Dueling head: Q = V + A − aggregate(A) (Wang et al. 2016)."""
     dueling_aggregate: str = setting("mean", choices=("mean", "max"))
     """How the dueling head centres the advantages: ``mean`` or ``max``."""
-    noisy: bool = False
+    noisy: bool = setting(False, fixed=True)
     """Factorised-Gaussian noisy linear layers in the head, instead of ε-greedy (Fortunato et al. 2018)."""
     noisy_sigma0: float = setting(0.5, ge=0)
     """σ₀ of noisy layers: σ is initialised to σ₀/√fan_in."""
-    distributional: bool = False
+    distributional: bool = setting(False, fixed=True)
     """C51 categorical return distribution with a cross-entropy loss (Bellemare et al. 2017)."""
-    num_atoms: int = setting(51, ge=2)
+    num_atoms: int = setting(51, ge=2, fixed=True)
     """Atoms of the categorical support."""
     v_min: float = -10.0
     """Lowest atom of the support."""
     v_max: float = 10.0
     """Highest atom of the support."""
-    prioritized: bool = False
+    prioritized: bool = setting(False, fixed=True)
     """Proportional prioritized replay (Schaul et al. 2016)."""
     alpha: float = setting(0.5, ge=0)
     """Priority exponent: P(i) ∝ p_i^α."""
@@ -76,17 +76,17 @@ class DQNConfig:
     """TD loss of non-distributional heads: ``huber`` (δ = 1, Nature DQN's error clipping) or ``mse``."""
     max_grad_norm: float = setting(10.0, ge=0)
     """Clip the gradient's global norm to this (0: no clipping)."""
-    encoder: str = setting("auto", choices=names_in("agentlab.encoders:ENCODERS", first=["auto"]))
+    encoder: str = setting("auto", choices=names_in("agentlab.encoders:ENCODERS", first=["auto"]), fixed=True)
     """Observation encoder (``agentlab.encoders``): auto, mlp, nature_cnn, nature_cnn_torso, ..."""
-    hidden_sizes: tuple[int, ...] = setting((128, 128), ge=1)
+    hidden_sizes: tuple[int, ...] = setting((128, 128), ge=1, fixed=True)
     """Hidden layer sizes of the ``mlp`` encoder."""
     encoder_weights: str = ""
     """Path to a state dict for the encoder body, loaded before training; empty: random init."""
-    freeze_encoder: bool = False
+    freeze_encoder: bool = setting(False, fixed=True)
     """Keep the encoder's parameters fixed: requires_grad off and excluded from the optimizer."""
-    head_hidden: tuple[int, ...] = setting((), ge=1)
+    head_hidden: tuple[int, ...] = setting((), ge=1, fixed=True)
     """Hidden layer sizes of each head stream (noisy when ``noisy``), between encoder and outputs."""
-    frame_stack: int = setting(-1, ge=-1)
+    frame_stack: int = setting(-1, ge=-1, fixed=True)
     """Frames per stacked observation, stored once in replay (-1: 4 for Atari images, else off; 0: off)."""
 
     def validate(self) -> None:
