@@ -42,6 +42,7 @@ REGISTRY: dict[str, str] = {
     "rainbow": "agentlab.dqn:RAINBOW",
     "a2c": "agentlab.a2c:A2C",
     "a3c": "agentlab.a2c:A3C",
+    "ppo": "agentlab.ppo:PPO",
     "dyna_q": "agentlab.dyna:DYNA_Q",
 }
 

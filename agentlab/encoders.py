@@ -77,12 +77,37 @@ def _nature_cnn_torso(shape: tuple[int, ...]) -> nn.Module:
     return ConvTorso(_perception_cnn("NatureCNN")(shape), shape)
 
 
+class MinAtarCNN(nn.Module):
+    """Young & Tian 2019 (MinAtar), Sec. 4: one 3×3 convolution, 16 channels, stride 1, then 128 units, ReLUs.
+
+    Takes channels-last grids of numbers ``[B, H, W, C]`` (MinAtar's 10×10×C float observations, which
+    ``ObsAdapter`` passes flattened), not uint8 pictures: those have the Atari CNNs.
+    """
+
+    def __init__(self, shape: tuple[int, ...], channels: int = 16, hidden: int = 128) -> None:
+        super().__init__()
+        if len(shape) != 3:
+            raise ConfigError(f"encoder 'minatar_cnn' needs [H, W, C] grid observations, got shape {list(shape)}; "
+                              "use --set encoder=mlp")
+        self.shape = tuple(shape)
+        height, width, in_channels = self.shape
+        self.conv = nn.Conv2d(in_channels, channels, kernel_size=3, stride=1)
+        self.fc = nn.Linear(channels * (height - 2) * (width - 2), hidden)
+        self.features_dim = hidden
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        x = x.reshape(-1, *self.shape).permute(0, 3, 1, 2)  # [B, H·W·C] → [B, C, H, W]
+        x = F.relu(self.conv(x))  # [B, 16, H − 2, W − 2]
+        return F.relu(self.fc(x.flatten(1)))  # [B, 128]
+
+
 ENCODERS: dict[str, Callable[..., nn.Module]] = {
     "mlp": lambda shape, hidden_sizes=(64, 64), activation="relu": MLP(int(np.prod(shape)), hidden_sizes, activation),
     "nature_cnn": _perception_cnn("NatureCNN"),
     "nature_cnn_torso": _nature_cnn_torso,
     "small_atari_cnn": _perception_cnn("SmallAtariCNN"),
     "impala_cnn": _perception_cnn("ImpalaCNN"),
+    "minatar_cnn": MinAtarCNN,
 }
 """Encoder name → constructor ``(shape, **kwargs)``; ``shape`` is the prepared observation's shape (CHW)."""
 
@@ -220,4 +245,7 @@ def make_encoder(obs_space: gym.Space, name: str = "auto", **kwargs: object) -> 
     if name in IMAGE_ENCODERS and not is_image(obs_space):
         raise ConfigError(f"encoder '{name}' needs image observations (uint8 Box), got {obs_space}; "
                           "use --set encoder=mlp or an image env")
+    if name == "minatar_cnn" and is_image(obs_space):
+        raise ConfigError(f"encoder 'minatar_cnn' takes grids of numbers (MinAtar), got uint8 images {obs_space}; "
+                          "use --set encoder=nature_cnn")
     return ObsAdapter(obs_space, ENCODERS[name](prepared_shape(obs_space), **kwargs))

@@ -5,6 +5,7 @@
 
     python -m benchmarks.cartpole --algos dqn rainbow --baseline sb3_dqn --seeds 5 --budget 50000
     python -m benchmarks.cartpole --algos a2c a3c --baseline sb3_a2c --seeds 5 --budget 500000
+    python -m benchmarks.cartpole --algos ppo --baseline sb3_ppo --seeds 5 --budget 100000 --backend local
     python -m benchmarks.cartpole --ablation --seeds 5 --budget 50000 --backend local
 
 Stable-Baselines3 is a benchmark-only dependency (``pip install -e '.[bench]'``).
@@ -38,6 +39,9 @@ ZOO_DQN = dict(learning_rate=2.3e-3, batch_size=64, buffer_size=100_000, learnin
                target_update_interval=10, train_freq=256, gradient_steps=128, exploration_fraction=0.16,
                exploration_final_eps=0.04, policy_kwargs=dict(net_arch=[256, 256]))
 ZOO_A2C = dict(n_envs=8, ent_coef=0.0)
+# rl-baselines3-zoo, hyperparams/ppo.yml, CartPole-v1 (n_timesteps 1e5); lin_X is X times the progress remaining.
+ZOO_PPO = dict(n_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
+               learning_rate=1e-3, clip_range=0.2)
 
 
 def ours(name: str, values: dict[str, Any], seed: int, args: argparse.Namespace) -> dict[str, Any]:
@@ -48,7 +52,8 @@ def ours(name: str, values: dict[str, Any], seed: int, args: argparse.Namespace)
                     "eval_every": args.eval_every, "eval_episodes": EVAL_EPISODES, "solve_return": SOLVE,
                     "run_dir": str(args.root / f"{name.replace('+', 'plus-')}_s{seed}")},
                    progress=False)
-    return {"solved_at": result.solved_at, "wall": time.perf_counter() - t0, "env_steps": result.env_steps}
+    return {"solved_at": result.solved_at, "wall": time.perf_counter() - t0, "env_steps": result.env_steps,
+            "final": result.eval["mean_return"]}
 
 
 def greedy_mean(model: Any, seed: int) -> float:
@@ -69,7 +74,7 @@ def greedy_mean(model: Any, seed: int) -> float:
 
 def sb3(kind: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     import torch
-    from stable_baselines3 import A2C, DQN
+    from stable_baselines3 import A2C, DQN, PPO
     from stable_baselines3.common.callbacks import BaseCallback
     from stable_baselines3.common.env_util import make_vec_env
 
@@ -91,12 +96,20 @@ def sb3(kind: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     t0 = time.perf_counter()
     if kind == "sb3_dqn":
         model = DQN("MlpPolicy", "CartPole-v1", seed=seed, device="cpu", **ZOO_DQN)
+    elif kind == "sb3_ppo":
+        settings = dict(ZOO_PPO)
+        env = make_vec_env("CartPole-v1", n_envs=settings.pop("n_envs"), seed=seed)
+        lr, clip = settings.pop("learning_rate"), settings.pop("clip_range")
+        model = PPO("MlpPolicy", env, seed=seed, device="cpu", learning_rate=lambda left: lr * left,
+                    clip_range=lambda left: clip * left, **settings)
     else:
         env = make_vec_env("CartPole-v1", n_envs=ZOO_A2C["n_envs"], seed=seed)
         model = A2C("MlpPolicy", env, seed=seed, device="cpu", ent_coef=ZOO_A2C["ent_coef"])
     check = SolveCheck()
     model.learn(total_timesteps=args.budget, callback=check)
-    return {"solved_at": check.solved_at, "wall": time.perf_counter() - t0, "env_steps": model.num_timesteps}
+    wall = time.perf_counter() - t0
+    return {"solved_at": check.solved_at, "wall": wall, "env_steps": model.num_timesteps,
+            "final": greedy_mean(model, seed + 12_345)}
 
 
 def summarise(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
@@ -104,17 +117,18 @@ def summarise(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     out = {"name": name, "solved": f"{len(solved)}/{len(rows)}",
            "steps_to_solve": [r["solved_at"] for r in rows], "wall_s": [round(r["wall"], 1) for r in rows],
            "median_steps": float(np.median([r["solved_at"] for r in solved])) if solved else None,
-           "median_wall_s": float(np.median([r["wall"] for r in solved])) if solved else None}
+           "median_wall_s": float(np.median([r["wall"] for r in solved])) if solved else None,
+           "final_greedy": [round(r["final"], 1) for r in rows]}
     print(f"{name:>10}: solved {out['solved']}, median steps {out['median_steps']}, median wall "
           f"{out['median_wall_s'] and round(out['median_wall_s'], 1)} s; per seed steps {out['steps_to_solve']} "
-          f"wall {out['wall_s']}", flush=True)
+          f"wall {out['wall_s']} final greedy {out['final_greedy']}", flush=True)
     return out
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--algos", nargs="*", default=["dqn", "rainbow"])
-    parser.add_argument("--baseline", choices=["sb3_dqn", "sb3_a2c", "none"], default="sb3_dqn")
+    parser.add_argument("--baseline", choices=["sb3_dqn", "sb3_a2c", "sb3_ppo", "none"], default="sb3_dqn")
     parser.add_argument("--ablation", action="store_true", help="run the Rainbow ablation table instead")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--budget", type=int, default=50_000, help="env steps allowed to solve")

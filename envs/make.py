@@ -1,10 +1,10 @@
 """One factory for every env id: ``make`` for training, ``make_eval`` for evaluation.
 
 Ray workers call it without having run the user's script, so it registers what it needs itself:
-the ``agentlab/`` gridworlds always, ale-py's ids only when an id is not otherwise registered (a
-CartPole worker never loads the emulator). ALE ids get the DQN pipeline of ``envs.atari``:
-training clips rewards and ends episodes at a lost life; evaluation plays whole games for the raw
-score. Other ids come from ``gymnasium.make`` unchanged, the same for both.
+the ``agentlab/`` gridworlds and ``MinAtar/`` ids (``envs.minatar``) always, ale-py's ids only
+when an id is not otherwise registered (a CartPole worker never loads the emulator). ALE ids get
+the DQN pipeline of ``envs.atari``: training clips rewards and ends episodes at a lost life;
+evaluation plays whole games for the raw score. Other ids come from ``gymnasium.make`` unchanged, the same for both.
 """
 
 from __future__ import annotations
@@ -63,10 +63,12 @@ def _make(env_id: str, seed: int | None, train: bool, kwargs: dict[str, Any]) ->
 
 
 def resolve(env_id: str) -> EnvSpec:
-    """The registered spec of ``env_id``, registering agentlab's and (if needed) ale-py's ids first."""
+    """The registered spec of ``env_id``, registering agentlab's, MinAtar's and (if needed) ale-py's ids first."""
     from envs import register_gridworlds
+    from envs.minatar import register_minatar
 
     register_gridworlds()
+    register_minatar()  # our MinAtar/* ids (minatar's own plugin is not loaded by gymnasium 1.x)
     if env_id not in gymnasium.registry:
         _register_ale(env_id)
     if env_id not in gymnasium.registry:

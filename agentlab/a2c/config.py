@@ -63,4 +63,10 @@ def preset(env_id: str, algo: str = "a2c") -> dict[str, Any]:
         return {"fragment_length": 5, "workers": 2, "envs_per_worker": 8, "learning_rate": 7e-4,
                 "optimizer": "rmsprop", "rms_alpha": 0.99, "eps": 1e-5, "entropy_coef": 0.01,
                 "value_coef": 0.5, "max_grad_norm": 0.5, "steps": 10_000_000}
+    if env_id.startswith("MinAtar/"):
+        # The Atari setting above (Mnih et al. 2016 via Baselines) on the MinAtar paper's network, conv 16 3×3
+        # → 128 (Young & Tian 2019), shared by both heads; 16 envs, 5M steps (that paper's budget).
+        return {"fragment_length": 5, "workers": 2, "envs_per_worker": 8, "learning_rate": 7e-4,
+                "optimizer": "rmsprop", "rms_alpha": 0.99, "eps": 1e-5, "entropy_coef": 0.01, "value_coef": 0.5,
+                "max_grad_norm": 0.5, "encoder": "minatar_cnn", "shared_encoder": True, "steps": 5_000_000}
     return {"fragment_length": 5}

@@ -8,6 +8,8 @@ Stable-Baselines3 does for MLPs, so value-loss gradients do not reshape the poli
 
 from __future__ import annotations
 
+import math
+
 import gymnasium
 import torch
 from torch import nn
@@ -44,6 +46,19 @@ class ActorCritic(nn.Module):
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         """The value alone ``[N]``, for bootstrapping: skips the policy head."""
         return self.value_head((self.value_encoder or self.encoder)(obs)).squeeze(-1)
+
+
+def orthogonal_init(module: nn.Module, gain: float = math.sqrt(2)) -> None:
+    """Orthogonal weights scaled by ``gain`` and zero biases for every linear and conv layer in ``module``.
+
+    Huang et al. 2022, "The 37 Implementation Details of PPO", detail 2 (from OpenAI Baselines): hidden
+    layers get gain √2; ``ActorCritic`` already gives its policy head 0.01 and its value head 1.
+    """
+    for layer in module.modules():
+        if isinstance(layer, nn.Linear | nn.Conv2d):
+            nn.init.orthogonal_(layer.weight, gain=gain)
+            if layer.bias is not None:
+                nn.init.zeros_(layer.bias)
 
 
 def make_network(obs_space: gymnasium.Space, action_space: gymnasium.Space, config: A2CConfig) -> ActorCritic:

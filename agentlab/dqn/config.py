@@ -137,6 +137,17 @@ def dqn_preset(env_id: str) -> dict[str, Any]:
             epsilon_decay_steps=1_000_000, encoder="nature_cnn", head_hidden=(), loss="huber",
             steps=10_000_000,
         )
+    if env_id.startswith("MinAtar/"):
+        # Young & Tian 2019 (MinAtar), Sec. 4 and their examples/dqn.py: conv 16 3×3 → 128, replay 100k,
+        # batch 32, one update per step, target every 1,000, replay start 5,000, ε 1 → 0.1 over the first
+        # 100k steps, Huber loss, γ 0.99, 5M steps (frames: MinAtar has no frame skip). Their RMSprop
+        # (lr 2.5e-4, squared-gradient momentum 0.95, min 0.01) has Adam standing in, as in the Atari preset.
+        return dict(
+            lr=2.5e-4, adam_eps=3.125e-4, batch_size=32, buffer_size=100_000, learning_starts=5_000,
+            replay_ratio=1.0, target_update_period=1_000, epsilon_start=1.0, epsilon_end=0.1, apex_epsilon=0.1,
+            epsilon_decay_steps=100_000, encoder="minatar_cnn", head_hidden=(), loss="huber", gamma=0.99,
+            steps=5_000_000,
+        )
     return {}
 
 
@@ -159,5 +170,16 @@ def rainbow_preset(env_id: str) -> dict[str, Any]:
             v_min=-10.0, v_max=10.0, num_atoms=51, noisy_sigma0=0.5, alpha=0.5, beta0=0.4,
             beta_steps=2_500_000,  # β → 1 over training: 10M env steps = 2.5M learner steps
             encoder="nature_cnn_torso", head_hidden=(512,), steps=10_000_000,
+        )
+    elif env_id.startswith("MinAtar/"):
+        # Obando-Ceron & Castro 2021, "Revisiting Rainbow", MinAtar setting (their Dopamine gin files): the
+        # MinAtar network (conv 16 3×3 → 128) under noisy dueling C51 heads, 3-step returns, replay 100k,
+        # batch 32, an update every 4 steps, replay start 1,000, target every 1,000 steps (= 250 updates
+        # here, which count learner steps), Adam lr 1e-4, ε 3.125e-4. Returns are not clipped in MinAtar:
+        # the support spans ±100.
+        values.update(
+            lr=1e-4, adam_eps=3.125e-4, batch_size=32, buffer_size=100_000, learning_starts=1_000,
+            replay_ratio=0.25, target_update_period=250, v_min=-100.0, v_max=100.0, num_atoms=51,
+            beta_steps=1_250_000, encoder="minatar_cnn", head_hidden=(), steps=5_000_000,
         )
     return values
