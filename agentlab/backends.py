@@ -10,6 +10,7 @@ first), ``sample_all()`` is one synchronous round over every worker, and ``set_w
 from __future__ import annotations
 
 import os
+import sys
 import time
 from collections import deque
 from pathlib import Path
@@ -177,6 +178,8 @@ class RayBackend:
             raise WorkerFailure(f"worker {i} failed ({reason}) after {self.restarts} worker restarts, the limit; "
                                 f"fix the cause or raise --set max_worker_restarts")
         self.restarts += 1
+        print(f"worker {i} replaced ({reason}): restart {self.restarts} of at most {self.max_restarts}",
+              file=sys.stderr, flush=True)
         self.ray.kill(self.workers[i], no_restart=True)
         lost = [ref for ref, w in self.pending.items() if w == i]
         for ref in lost:

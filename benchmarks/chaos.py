@@ -17,6 +17,7 @@ spread over both nodes, and kills the second node (its raylet's process group) m
 from __future__ import annotations
 
 import argparse
+import contextlib
 import csv
 import json
 import os
@@ -149,64 +150,82 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-def raylet_pgid(node_manager_port: int) -> int:
-    """The process group of the raylet started with ``--node-manager-port`` (one ``ray start`` each)."""
+def raylet_pid(node_manager_port: int) -> int:
+    """The raylet started with ``--node-manager-port``: one per node, the parent of its workers."""
     for entry in Path("/proc").iterdir():
         cmd = _proc(int(entry.name), "cmdline") if entry.name.isdigit() else ""
         if "raylet" in cmd.split("\0")[0] and f"--node_manager_port={node_manager_port}" in cmd:
-            return os.getpgid(int(entry.name))
+            return int(entry.name)
     raise RuntimeError(f"no raylet with node manager port {node_manager_port}")
 
 
 class TwoNodeCluster:
-    """A head node (1 CPU) and a second node (2 CPUs) on 127.0.0.1, each its own process group."""
+    """A head node and a second node on 127.0.0.1, two CPUs each (room for both workers on either).
+
+    Each ``ray start`` leaves its daemons in a process group of their own; worker processes, in groups of
+    their own, are children of their node's raylet. Stopping a node kills the raylet's group and its workers."""
 
     def __init__(self, temp_dir: Path):
-        self.port, self.head_manager, self.node_manager = free_port(), free_port(), free_port()
+        self.port, head_manager, node_manager = free_port(), free_port(), free_port()
         self.address = f"127.0.0.1:{self.port}"
-        common = ["--node-ip-address=127.0.0.1", "--disable-usage-stats"]
-        self.ray_start(["--head", f"--port={self.port}", "--num-cpus=1", "--include-dashboard=false",
-                        f"--temp-dir={temp_dir}", f"--node-manager-port={self.head_manager}", *common])
-        self.head = raylet_pgid(self.head_manager)
-        self.ray_start([f"--address={self.address}", "--num-cpus=2", f"--node-manager-port={self.node_manager}",
-                        *common])
-        self.second: int | None = raylet_pgid(self.node_manager)
+        common = ["--num-cpus=2", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
+        self.ray_start(["--head", f"--port={self.port}", "--include-dashboard=false", f"--temp-dir={temp_dir}",
+                        f"--node-manager-port={head_manager}", *common])
+        self.head = raylet_pid(head_manager)
+        self.ray_start([f"--address={self.address}", f"--node-manager-port={node_manager}", *common])
+        self.second: int | None = raylet_pid(node_manager)
 
     @staticmethod
     def ray_start(args: list[str]) -> None:
-        subprocess.run(["ray", "start", *args], env=ray_env(), check=True, capture_output=True, timeout=120)
+        # A session of its own, so that killing this node's process group spares ours.
+        subprocess.run(["ray", "start", *args], env=ray_env(), check=True, capture_output=True, timeout=120,
+                       start_new_session=True)
+
+    def workers_on(self, raylet: int | None) -> list[int]:
+        return worker_pids(root=raylet) if raylet else []
+
+    @staticmethod
+    def kill_node(raylet: int) -> None:
+        workers = worker_pids(root=raylet)
+        os.killpg(os.getpgid(raylet), signal.SIGKILL)
+        for pid in workers:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
 
     def stop_second(self) -> None:
         """The second node is gone at once: its raylet, object store and workers killed together."""
         if self.second is not None:
-            os.killpg(self.second, signal.SIGKILL)
+            self.kill_node(self.second)
             self.second = None
 
     def close(self) -> None:
         # Only this cluster's processes: `ray stop` would stop every Ray on the machine.
         self.stop_second()
-        os.killpg(self.head, signal.SIGKILL)
+        self.kill_node(self.head)
 
 
-def cluster_run(algo: str, seed: int, out: Path, stop_at: int) -> dict[str, Any]:
-    """Train on a two-node cluster with ``--address``; kill the second node once ``stop_at`` env steps pass."""
+def cluster_run(algo: str, seed: int, out: Path, stop_at: int, steps: int) -> dict[str, Any]:
+    """Train ``steps`` on a two-node cluster with ``--address``; kill the second node once ``stop_at`` pass."""
     run_dir = out / f"cluster_{algo}_s{seed}"
     cluster = TwoNodeCluster(Path(tempfile.mkdtemp(prefix="agentlab_ray_")))
     try:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(train_command(algo, run_dir, seed, "--address", cluster.address), env=ray_env())
+        proc = subprocess.Popen(train_command(algo, run_dir, seed, "--address", cluster.address, "--steps", str(steps)), env=ray_env())
         spread = stopped = False
+        stopped_with = on_head_after = 0
         while proc.poll() is None:
-            if not stopped:
-                on_second = worker_pids(pgid=cluster.second)
-                spread = spread or (bool(on_second) and bool(worker_pids(pgid=cluster.head)))
+            if stopped:
+                on_head_after = max(on_head_after, len(cluster.workers_on(cluster.head)))
+            else:
+                on_second = cluster.workers_on(cluster.second)
+                spread = spread or (bool(on_second) and bool(cluster.workers_on(cluster.head)))
                 if int(float(last_row(run_dir / "metrics.csv").get("env_steps") or 0)) >= stop_at:
                     cluster.stop_second()
                     stopped, stopped_with = True, len(on_second)
             time.sleep(0.2)
         result = outcome(run_dir, proc.returncode, time.perf_counter() - t0, [])
-        return {**result, "spread_over_both": spread, "workers_on_stopped_node": stopped_with if stopped else 0,
-                "after_stop_on_head": len(worker_pids(pgid=cluster.head))}
+        return {**result, "spread_over_both": spread, "workers_on_stopped_node": stopped_with,
+                "on_head_after_stop": on_head_after}
     finally:
         cluster.close()
 
@@ -217,13 +236,14 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--kills", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--cluster", action="store_true", help="the two-node cluster run instead")
+    p.add_argument("--steps", type=int, default=50_000, help="--cluster: the run's env-step budget")
     p.add_argument("--out", default="runs/chaos")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     if args.cluster:
         for algo in args.algos:
-            r = cluster_run(algo, args.seed, out, stop_at=EVAL_EVERY // 2)
+            r = cluster_run(algo, args.seed, out, stop_at=EVAL_EVERY // 2, steps=args.steps)
             print(f"{algo}: rc {r['rc']}, workers spread over both nodes: {r['spread_over_both']}, "
                   f"{r['workers_on_stopped_node']} on the node stopped at step {EVAL_EVERY // 2:,}, "
                   f"restarts {r['restarts']}, {r['env_steps']:,} env steps, greedy {r['greedy']:.1f}, "
