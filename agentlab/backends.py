@@ -40,6 +40,19 @@ class LocalBackend:
     def set_weights(self, i: int, weights: Any, version: int) -> None:
         self.workers[i].set_weights(weights, version)
 
+    def get_state(self) -> dict[str, Any]:
+        """Every worker's state and the order of pending requests: what an exact resume needs."""
+        return {"workers": [w.get_state() for w in self.workers], "queue": list(self.queue)}
+
+    def set_state(self, state: dict[str, Any]) -> bool:
+        """Restore ``get_state``; False, with fresh workers left as they are, if some env could not be saved."""
+        if len(state["workers"]) != len(self.workers) or any(w["envs"] is None for w in state["workers"]):
+            return False
+        for worker, saved in zip(self.workers, state["workers"], strict=True):
+            worker.set_state(saved)
+        self.queue = deque(state["queue"])
+        return True
+
     def close(self) -> None:
         self.workers.clear()
 
@@ -195,6 +208,13 @@ class RayBackend:
     def spawn(self, i: int, seed: int) -> None:
         self.workers[i] = self.remote_worker.remote(**{**self.worker_kwargs[i], "seed": seed}, single_thread=True)
         self.booting[i] = self.workers[i].__ray_ready__.remote()
+
+    def get_state(self) -> None:
+        """None: Ray workers run ahead of the learner, so there is no one step at which to capture them all."""
+        return None
+
+    def set_state(self, state: Any) -> bool:
+        return False
 
     def close(self) -> None:
         # Graceful exit after the calls already queued, so no reply is cut off mid-flight.

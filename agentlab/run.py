@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 from typing import Any
 
@@ -86,8 +87,10 @@ def main(argv: list[str] | None = None) -> int:
                "wall_time_s": round(result.wall_time, 1)}
     if result.eval:
         summary["eval_mean_return"] = result.eval["mean_return"]
+    if result.signal is not None:
+        summary["stopped_by"] = signal.Signals(result.signal).name
     print(json.dumps(summary))
-    return 0
+    return 0 if result.signal is None else 128 + result.signal  # 130 for SIGINT, 143 for SIGTERM, as a shell
 
 
 if __name__ == "__main__":

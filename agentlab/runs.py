@@ -191,6 +191,11 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any], env_steps: int) -> Pat
     folder = run_dir / "checkpoints"
     folder.mkdir(exist_ok=True)
     path = folder / f"ckpt_{env_steps:012d}.pt"
+    if path.exists():  # a resume that skipped this one as unreadable reaches its step again: keep it aside
+        try:
+            load_checkpoint(path)
+        except ConfigError:
+            os.replace(path, path.with_name(path.name + ".corrupt"))
     tmp = folder / f".{path.name}.tmp"
     with open(tmp, "wb") as f:
         torch.save(to_saveable({"format": CHECKPOINT_FORMAT, **state}), f)

@@ -7,14 +7,21 @@ arrives (tabular, DQN, A3C); ``sync`` waits for one fragment from every worker a
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import difflib
 import json
 import math
+import random
+import signal
+import sys
+import threading
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import torch
 
 import envs
@@ -36,6 +43,8 @@ class RunResult:
     solved_at: int | None
     eval: dict[str, Any] | None
     learner: Any
+    signal: int | None = None
+    """SIGINT or SIGTERM if the run was stopped by one (after its final checkpoint), else None."""
 
 
 def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = None
@@ -107,6 +116,32 @@ class Driver:
         self.next_ckpt = self.env_steps + self.ckpt_every
         self.next_eval = self.env_steps + run_cfg.eval_every if run_cfg.eval_every else math.inf
         self.fragments_done = [0] * run_cfg.workers
+        self.stop_signal: int | None = None  # set by a SIGINT/SIGTERM handler; the loop ends after this round
+        self.restored = "driver" in start and self.restore(start["driver"])
+
+    def state(self) -> dict[str, Any]:
+        """The loop's own state: its marks, the return window, the process's RNGs and (local) the workers'."""
+        return {"next_log": self.next_log, "next_ckpt": self.next_ckpt, "next_eval": self.next_eval,
+                "fragments_done": list(self.fragments_done), "recent": list(self.rec.recent),
+                "metrics": dict(self.metrics), "backend": self.backend.get_state(),
+                "rng": {"torch": torch.get_rng_state(), "numpy": np.random.get_state(), "python": random.getstate()}}
+
+    def restore(self, state: dict[str, Any]) -> bool:
+        """Continue exactly where ``state`` was taken, if the backend's workers can be put back; True if so."""
+        same_layout = self.run_cfg.backend == "local" and len(state["fragments_done"]) == self.run_cfg.workers
+        if not (same_layout and state["backend"] is not None and self.backend.set_state(state["backend"])):
+            why = ("Ray workers cannot be stopped at the checkpoint's step" if self.run_cfg.backend == "ray"
+                   else "an env's state could not be saved, or the worker layout changed")
+            print(f"resume: episodes start fresh at step {self.env_steps} ({why})", file=sys.stderr)
+            return False
+        self.next_log, self.next_ckpt, self.next_eval = state["next_log"], state["next_ckpt"], state["next_eval"]
+        self.fragments_done = list(state["fragments_done"])
+        self.rec.recent.extend(state["recent"])
+        self.metrics = dict(state["metrics"])
+        torch.set_rng_state(state["rng"]["torch"])
+        np.random.set_state(state["rng"]["numpy"])
+        random.setstate(state["rng"]["python"])
+        return True
 
     def weights(self) -> Any:
         """The learner's weights, fetched once per version however many workers ask."""
@@ -123,14 +158,15 @@ class Driver:
     def run(self) -> None:
         cfg, backend = self.run_cfg, self.backend
         try:
-            for i in range(cfg.workers):
-                backend.set_weights(i, self.weights(), self.learner.version)
             sync = self.algorithm.schedule == "sync"
-            if not sync:
-                for _ in range(cfg.in_flight if cfg.backend == "ray" else 1):
-                    for i in range(cfg.workers):
-                        backend.request(i)
-            while not self.done():
+            if not self.restored:  # a restored local backend has its workers' weights and request queue back
+                for i in range(cfg.workers):
+                    backend.set_weights(i, self.weights(), self.learner.version)
+                if not sync:
+                    for _ in range(cfg.in_flight if cfg.backend == "ray" else 1):
+                        for i in range(cfg.workers):
+                            backend.request(i)
+            while not self.done() and self.stop_signal is None:
                 if sync:  # A2C: one fragment from every worker, one update, everyone gets the new weights
                     samples = backend.sample_all()
                     self.metrics = self.learner.update(type(samples[0].payload).concat([s.payload for s in samples]))
@@ -185,14 +221,41 @@ class Driver:
 
     def checkpoint(self) -> None:
         state = {"learner": self.learner.state_dict(), "env_steps": self.env_steps, "episodes": self.num_episodes,
-                 "wall_time": self.rec.wall, "algo": self.run_cfg.algo, "env": self.run_cfg.env}
+                 "wall_time": self.rec.wall, "algo": self.run_cfg.algo, "env": self.run_cfg.env,
+                 "driver": self.state()}
         runs.save_checkpoint(self.run_dir, state, self.env_steps)
+
+    @contextlib.contextmanager
+    def stop_on_signals(self) -> Iterator[None]:
+        """SIGINT and SIGTERM end the loop after the current round (final checkpoint, plot, Ray shut down);
+        a second one acts at once. Outside the main thread (no handlers there) this does nothing."""
+        def handler(signum: int, frame: Any) -> None:
+            self.stop_signal = signum
+            signal.signal(signum, previous[signum])
+            print(f"\n{signal.Signals(signum).name}: stopping after this round (again to stop at once)",
+                  file=sys.stderr)
+
+        previous: dict[int, Any] = {}
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGINT, signal.SIGTERM):
+                previous[signum] = signal.signal(signum, handler)
+        try:
+            yield
+        finally:
+            for signum, old in previous.items():
+                signal.signal(signum, old)
 
 
 def train(values: dict[str, Any], progress: bool = True, resume: str | Path | None = None) -> RunResult:
     """Train as ``values`` (run and algorithm keys) say; ``resume`` continues a run folder's latest checkpoint."""
     saved = runs.read_config(resume) if resume else None
+    if saved:
+        runs.check_resume_values(resume, saved, values)
     run_cfg, algo_cfg, algorithm = resolve(values, saved)
+    if saved and run_cfg.device.startswith("cuda") and "device" not in values and not torch.cuda.is_available():
+        print(f"resume: the run trained on {run_cfg.device}; this machine has no GPU, so it continues on the cpu",
+              file=sys.stderr)
+        run_cfg = dataclasses.replace(run_cfg, device="cpu")
     device = pick_device(run_cfg.device)
     probe = make_env_checked(run_cfg.env)
     obs_space, action_space = probe.observation_space, probe.action_space
@@ -203,20 +266,21 @@ def train(values: dict[str, Any], progress: bool = True, resume: str | Path | No
     start: dict[str, Any] = {"env_steps": 0, "episodes": 0, "wall_time": 0.0}
     if resume:
         run_dir = Path(resume)
-        start = runs.load_checkpoint(runs.latest_checkpoint(run_dir))
+        start = runs.resume_state(run_dir, run_cfg.algo, run_cfg.env)
         learner.load_state_dict(start["learner"])
     else:
         run_dir = Path(run_cfg.run_dir or runs.new_run_dir(run_cfg.algo, run_cfg.env, run_cfg.seed))
         run_dir.mkdir(parents=True, exist_ok=True)
-    runs.write_config(run_dir, to_dict(run_cfg), to_dict(algo_cfg))
 
     threads = torch.get_num_threads()
     torch.set_num_threads(run_cfg.learner_threads)  # on a GPU too: its host-side work competes with the workers
+    final_eval = None
     try:
         driver = Driver(run_cfg, algo_cfg, algorithm, learner, run_dir, start, progress)
-        driver.run()
-        final_eval = None
-        if run_cfg.eval_episodes:
+        runs.write_config(run_dir, to_dict(run_cfg), to_dict(algo_cfg))  # once the workers (and Ray) are up
+        with driver.stop_on_signals():
+            driver.run()
+        if run_cfg.eval_episodes and driver.stop_signal is None:
             final_eval = driver.evaluate(run_cfg.eval_episodes, seed=run_cfg.seed + 12_345)
             runs.atomic_write(run_dir / "eval.json", (json.dumps(final_eval) + "\n").encode())
     finally:
@@ -225,4 +289,4 @@ def train(values: dict[str, Any], progress: bool = True, resume: str | Path | No
 
     plot_runs([run_dir], run_dir / "curve.png")
     return RunResult(run_dir, driver.env_steps, driver.num_episodes, driver.rec.wall, driver.solved_at, final_eval,
-                     learner)
+                     learner, driver.stop_signal)

@@ -110,12 +110,18 @@ def test_goal_reward_is_added_to_step_reward() -> None:
     assert run(env, [LEFT, RIGHT]) == ([0, 1], [-0.5, 9.5], [False, True])
 
 
+def walk(env: gymnasium.Env, seed: int, actions: list[int]) -> list[int]:
+    """States after each of ``actions`` from ``reset(seed=seed)``."""
+    env.reset(seed=seed)
+    return [int(env.step(a)[0]) for a in actions]
+
+
 def test_slip_zero_is_deterministic() -> None:
     actions = list(np.random.default_rng(0).integers(0, 4, 200))
     env = GridWorld(map="four_rooms")
-    first = run(env, actions)
-    env.reset(seed=123)
-    assert run(env, actions) == first
+    assert walk(env, 0, actions) == walk(env, 123, actions)  # the seed only drives slips: none here
+    slippery = GridWorld(map="four_rooms", slip=0.2)
+    assert walk(slippery, 0, actions) != walk(slippery, 123, actions)  # the same check sees a seeded slip
 
 
 def test_slip_is_seeded_and_has_the_configured_rate() -> None:

@@ -8,6 +8,8 @@ targets (``losses``), dueling and noisy heads (``networks``).
 from __future__ import annotations
 
 import copy
+import os
+import sys
 from typing import Any
 
 import gymnasium as gym
@@ -61,6 +63,8 @@ class DQNLearner:
         self.noise_generator = torch.Generator(self.device).manual_seed(seed)
         self.version = 0
         self.env_steps = 0
+        self.starts_at = (0, 0)
+        """(env steps, learner steps) when the replay last started empty: at 0, or at a resume without its replay."""
 
     @property
     def epsilon(self) -> float:
@@ -69,9 +73,10 @@ class DQNLearner:
     def updates_due(self) -> int:
         """Learner steps owed: ``replay_ratio`` per env step beyond ``learning_starts``, minus those done."""
         cfg = self.cfg
-        if self.env_steps < cfg.learning_starts or len(self.replay) < cfg.batch_size:
+        steps_at, version_at = self.starts_at
+        if self.env_steps - steps_at < cfg.learning_starts or len(self.replay) < cfg.batch_size:
             return 0
-        return int((self.env_steps - cfg.learning_starts) * cfg.replay_ratio) - self.version
+        return int((self.env_steps - steps_at - cfg.learning_starts) * cfg.replay_ratio) - (self.version - version_at)
 
     def update(self, fragment: Fragment) -> dict[str, float]:
         num_envs = fragment.rewards.shape[1]
@@ -135,17 +140,29 @@ class DQNLearner:
     def get_weights(self) -> dict[str, Any]:
         return {"params": to_arrays(self.online), "epsilon": self.epsilon}
 
+    def replay_in_checkpoint(self) -> bool:
+        """``checkpoint_replay``: on, off, or (auto) when the buffer takes at most a quarter of the machine's RAM."""
+        if self.cfg.checkpoint_replay != "auto":
+            return self.cfg.checkpoint_replay == "on"
+        return self.replay.nbytes <= os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 4
+
     def state_dict(self) -> dict[str, Any]:
-        """Networks, optimizer, counters (ε follows env_steps) and the replay's β clock; not its contents."""
-        return {
+        """Networks, optimizer, counters (ε follows env_steps), the replay's clocks and, per ``checkpoint_replay``,
+        its contents and the n-step accumulator's pending steps."""
+        with_replay = self.replay_in_checkpoint()
+        state = {
             "online": self.online.state_dict(),
             "target": self.target.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "version": self.version,
             "env_steps": self.env_steps,
-            "replay": self.replay.state_dict(),
+            "replay": self.replay.state_dict(contents=with_replay),
             "noise_generator": self.noise_generator.get_state(),
+            "starts_at": self.starts_at,
         }
+        if with_replay:
+            state["accumulator"] = self.accumulator.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.online.load_state_dict(state["online"])
@@ -155,4 +172,11 @@ class DQNLearner:
         self.env_steps = int(state["env_steps"])
         self.replay.load_state_dict(state["replay"])
         self.noise_generator.set_state(state["noise_generator"])
-
+        steps_at, version_at = state.get("starts_at", (0, 0))
+        self.starts_at = (int(steps_at), int(version_at))
+        if "contents" in state["replay"]:
+            self.accumulator.load_state_dict(state.get("accumulator", {}))
+        else:  # an empty buffer: collect learning_starts steps again before learning
+            self.starts_at = (self.env_steps, self.version)
+            print(f"resume: the checkpoint holds no replay (checkpoint_replay={self.cfg.checkpoint_replay}); "
+                  f"learning resumes after {self.cfg.learning_starts} new env steps", file=sys.stderr)
