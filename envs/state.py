@@ -6,23 +6,26 @@ world, a physics engine handle): the caller then starts fresh episodes. ``set_st
 it back into an env built the same way.
 
 What is captured, layer by layer down a wrapper chain (``.env``) and across a vector env's ``.envs``:
-a layer that defines ``get_state()`` / ``set_state(state)`` itself (the ALE emulator, through its state
-cloning) is asked; any other layer's attributes are taken whole when they are all plain data or numpy
-random generators (gymnasium's classic control, toy text, our gridworlds, ``TimeLimit``'s step count).
-Spaces, specs, functions, the wrapped env and constructor kwargs are configuration, not state, and
-are skipped.
+a layer that defines ``get_state()`` / ``set_state(state)`` itself is asked; any other layer's attributes
+are taken whole when they are all plain data, numpy random generators or an ALE emulator (saved by its
+own state cloning, random state included): gymnasium's classic control and toy text, our gridworlds,
+Atari with our preprocessing, ``TimeLimit``'s step count. Spaces, specs, functions, enums (an action
+set), the wrapped env and constructor kwargs are configuration, not state, and are skipped.
 """
 
 from __future__ import annotations
 
+import sys
 from collections import deque
+from enum import Enum
 from typing import Any
 
 import gymnasium
 import numpy as np
 from gymnasium.envs.registration import EnvSpec
 
-_SKIPPED_NAMES = frozenset({"env", "envs", "_saved_kwargs", "spec", "metadata", "render_mode"})
+_SKIPPED_NAMES = frozenset({"env", "envs", "_saved_kwargs", "_ezpickle_args", "_ezpickle_kwargs", "spec", "metadata",
+                            "render_mode"})
 _SKIPPED_TYPES = (gymnasium.Space, EnvSpec, gymnasium.Env, gymnasium.vector.VectorEnv)
 _PLAIN = (type(None), bool, int, float, complex, str, bytes, np.ndarray, np.generic)
 
@@ -31,8 +34,22 @@ class Unsaveable(Exception):
     """An attribute of this type cannot be captured as plain data."""
 
 
+def _is_ale(value: Any) -> bool:
+    ale_py = sys.modules.get("ale_py")  # only an env that imported it can hold one
+    return ale_py is not None and isinstance(value, ale_py.ALEInterface)
+
+
+def _is_config(value: Any) -> bool:
+    """Enums, and lists of them (an action set), are configuration, fixed when the env is built."""
+    if isinstance(value, list | tuple) and value:
+        return all(isinstance(v, Enum) for v in value)
+    return isinstance(value, Enum)
+
+
 def _plain(value: Any) -> Any:
     """A copy of ``value`` as plain data, or ``Unsaveable``."""
+    if _is_ale(value):  # the emulator through its own state cloning, random state included (sticky actions)
+        return {"__ale__": np.frombuffer(value.cloneState(include_rng=True).__getstate__(), np.uint8).copy()}
     if isinstance(value, np.random.Generator):
         return {"__generator__": type(value.bit_generator).__name__, "state": value.bit_generator.state}
     if isinstance(value, np.ndarray):
@@ -56,6 +73,13 @@ def _restore(current: Any, saved: Any) -> Any:
             getattr(np.random, saved["__generator__"])())
         generator.bit_generator.state = saved["state"]
         return generator
+    if isinstance(saved, dict) and "__ale__" in saved:
+        import ale_py
+
+        state = ale_py.ALEState.__new__(ale_py.ALEState)
+        state.__setstate__(saved["__ale__"].tobytes())
+        current.restoreState(state)
+        return current
     if isinstance(saved, dict) and "__deque__" in saved:
         return deque(saved["__deque__"], maxlen=saved["maxlen"])
     if isinstance(saved, np.ndarray):
@@ -71,7 +95,7 @@ def _layer_state(layer: Any) -> dict[str, Any]:
         return {"own": layer.get_state()}
     attrs = {}
     for name, value in vars(layer).items():
-        if name in _SKIPPED_NAMES or isinstance(value, _SKIPPED_TYPES) or callable(value):
+        if name in _SKIPPED_NAMES or isinstance(value, _SKIPPED_TYPES) or callable(value) or _is_config(value):
             continue
         attrs[name] = _plain(value)
     return {"attrs": attrs}
