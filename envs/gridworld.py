@@ -3,7 +3,8 @@
 Dynamics follow Sutton & Barto (2018), Example 6.6 (Cliff Walking): every step costs
 ``step_reward``; entering a cliff cell costs ``cliff_reward`` instead and puts the agent back on the
 start cell without ending the episode; entering a goal ends it. Actions are numbered as in
-gymnasium's ``CliffWalking-v1`` (0 up, 1 right, 2 down, 3 left).
+gymnasium's ``CliffWalking-v1`` (0 up, 1 right, 2 down, 3 left). A map can change after a number of
+steps (``changes``), as the blocking and shortcut mazes of Sutton & Barto's chapter 8 do.
 """
 
 from __future__ import annotations
@@ -44,13 +45,13 @@ class GridWorld(gymnasium.Env):
     ``info["move"]`` is the move actually made. The env never truncates: time limits come from
     ``max_episode_steps`` at registration. ``state`` is the agent's current index.
 
-The world can change while the agent learns (Sutton & Barto 2018, Examples 8.2 and 8.3): ``changes``
-is a list of ``(after_steps, map)``; once the env has taken ``after_steps`` steps in total, counted
-across episodes since it was built (``steps_taken``; a reset does not clear it), ``map`` replaces the
-layout, effective from the next step. Every map must have the first one's shape, so observations keep
-their meaning; the start cell is the current map's. An agent standing where a wall appears stays
-there and can step out. The count belongs to each env object: a fresh env (an evaluation env, the
-driver's probe) starts from the first layout.
+    The world can change while the agent learns (Sutton & Barto 2018, Examples 8.2 and 8.3): ``changes``
+    is a list of ``(after_steps, map)``; once the env has taken ``after_steps`` steps in total, counted
+    across episodes since it was built (``steps_taken``; a reset does not clear it), ``map`` replaces the
+    layout, effective from the next step. Every map must have the first one's shape, so observations keep
+    their meaning; the start cell is the current map's. An agent standing where a wall appears stays
+    there and can step out. The count belongs to each env object: a fresh env (an evaluation env, the
+    driver's probe) starts from the first layout; a worker's env saved in a checkpoint keeps its count.
 
     Observations: ``obs_type="index"`` gives ``row * ncol + col`` in ``Discrete(nrow * ncol)`` (wall
     cells included, so indices match the map); ``"image"`` gives a ``(nrow * cell_px, ncol * cell_px,

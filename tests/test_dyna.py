@@ -180,6 +180,22 @@ def test_blocking_maze_changes_after_exactly_1000_steps_across_episodes():
     assert envs.make_eval("agentlab/BlockingMaze-v0").unwrapped.desc[3, 8] == "."  # a fresh env starts as the book
 
 
+def test_a_saved_env_keeps_its_step_count_and_layout():
+    from envs import state as env_state
+
+    env = envs.make("agentlab/ShortcutMaze-v0", seed=0)
+    env.reset()
+    for _ in range(3000):
+        if env.step(LEFT)[2]:
+            env.reset()
+    saved = env_state.get_state(env)
+    fresh = envs.make("agentlab/ShortcutMaze-v0", seed=1)
+    assert fresh.unwrapped.desc[3, 8] == "#"
+    env_state.set_state(fresh, saved)
+    assert fresh.unwrapped.steps_taken == 3000 and fresh.unwrapped.desc[3, 8] == "."
+    assert fresh.unwrapped.layouts[0][3, 8] == "#"  # restoring in place did not write into the first layout
+
+
 def test_changes_are_a_general_gridworld_option():
     env = GridWorld(map=["S.G"], changes=[(5, ["S#G"]), (2, ["SG."])], step_reward=0.0, goal_reward=1.0)
     env.reset(seed=0)
@@ -251,8 +267,14 @@ def test_several_envs_other_envs_and_resume(tmp_path):
 def test_ray_backend(tmp_path, monkeypatch):
     monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
     monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    # One worker, one sample in flight (the preset): the same run as the local backend, to the last Q value.
+    values = {"algo": "dyna_q", "env": "agentlab/ShortcutMaze-v0", "steps": 800, "planning_steps": 20, "kappa": 0.001}
+    local = train({**values, "backend": "local", "run_dir": str(tmp_path / "local")}, progress=False)
+    ray = train({**values, "backend": "ray", "run_dir": str(tmp_path / "ray1")}, progress=False)
+    assert np.count_nonzero(local.learner.q) > 50
+    np.testing.assert_array_equal(ray.learner.q, local.learner.q)
     result = train({"algo": "dyna_q", "env": "agentlab/DynaMaze-v0", "backend": "ray", "workers": 2,
-                    "envs_per_worker": 2, "fragment_length": 16, "steps": 4000, "planning_steps": 5,
+                    "envs_per_worker": 2, "fragment_length": 16, "steps": 4000, "episodes": 0, "planning_steps": 5,
                     "run_dir": str(tmp_path / "ray")}, progress=False)
     assert result.env_steps >= 4000 and result.learner.time == result.env_steps
     assert set(runs.read_csv(Path(result.run_dir) / "episodes.csv")["worker"]) == {0.0, 1.0}

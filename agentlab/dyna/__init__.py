@@ -31,8 +31,11 @@ def make_learner(config: DynaConfig, obs_space: gym.Space, action_space: gym.Spa
 
 
 def preset(env_id: str) -> dict[str, Any]:
-    """Online updates (the tabular preset); on the book's mazes, Example 8.1's α = 0.1, ε = 0.1, γ = 0.95."""
-    values = tabular_preset(env_id)
+    """Online updates (the tabular preset) with one sample in flight, so that with Ray too the actor acts on the
+    table that includes the last step's planning (as local runs do; with two in flight Dyna-Q+ on the shortcut
+    maze found no goal in 1,500 steps, against 38 episodes). On the book's mazes, Example 8.1's α = 0.1, ε = 0.1,
+    γ = 0.95."""
+    values = {**tabular_preset(env_id), "in_flight": 1}
     if env_id in BOOK_MAZES:
         values.update(alpha=0.1, gamma=0.95, epsilon=0.1, epsilon_decay=1.0, **BOOK_MAZES[env_id])
     return values
