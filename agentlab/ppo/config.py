@@ -46,17 +46,17 @@ class PPOConfig:
     """Clip the global gradient norm to this before each step (0: no clipping)."""
     orthogonal_init: bool = True
     """Orthogonal hidden layers with gain √2, biases 0 (Huang et al. detail 2); the heads are always orthogonal."""
-    encoder: str = setting("auto", choices=names_in("agentlab.encoders:ENCODERS", first=["auto"]))
+    encoder: str = setting("auto", choices=names_in("agentlab.encoders:ENCODERS", first=["auto"]), fixed=True)
     """Observation encoder (``agentlab.encoders``): auto (MLP for vectors, Nature CNN for images), mlp, ..."""
-    hidden_sizes: tuple[int, ...] = setting((64, 64), ge=1)
+    hidden_sizes: tuple[int, ...] = setting((64, 64), ge=1, fixed=True)
     """Hidden layer widths of the MLP encoder (ignored by CNN encoders)."""
-    activation: str = setting("tanh", choices=("relu", "tanh"))
+    activation: str = setting("tanh", choices=names_in("agentlab.encoders:ACTIVATIONS"))
     """Nonlinearity of the MLP encoder (tanh: Stable-Baselines3's actor-critic MLP)."""
-    shared_encoder: bool = False
+    shared_encoder: bool = setting(False, fixed=True)
     """Policy and value share one encoder (the paper's Atari network); false gives the value its own copy."""
     encoder_weights: str = ""
     """Path to a state dict for the encoder body, loaded before training (not re-initialised); empty: random."""
-    freeze_encoder: bool = False
+    freeze_encoder: bool = setting(False, fixed=True)
     """Keep the encoder's parameters fixed: requires_grad off and excluded from the optimizer."""
 
     def validate(self) -> None:
