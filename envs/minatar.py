@@ -16,6 +16,7 @@ also no longer leak from one episode into the next.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import gymnasium
@@ -86,6 +87,19 @@ class MinAtarEnv(gymnasium.Env):
     def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict[str, Any]]:
         reward, terminated = self.game.act(self.action_set[int(action)])
         return self._obs(), float(reward), bool(terminated), False, {}
+
+    def get_state(self) -> dict[str, Any]:
+        """The game mid-episode as plain data (``envs.state``: a resumed run continues the same episodes)."""
+        game = {key: copy.deepcopy(value) for key, value in vars(self.game.env).items() if key != "random"}
+        return {"game": game, "random": self.game.random.get_state(), "last_action": self.game.last_action,
+                "np_random": self.np_random.bit_generator.state}
+
+    def set_state(self, state: dict[str, Any]) -> None:
+        vars(self.game.env).update(copy.deepcopy(state["game"]))
+        self.game.random.set_state(state["random"])
+        self.game.env.random = self.game.random  # the game and its sticky actions share one RandomState
+        self.game.last_action = state["last_action"]
+        self.np_random.bit_generator.state = state["np_random"]
 
     def render(self) -> np.ndarray | None:
         """``rgb_array``: each cell coloured by its highest set channel (black when empty), upscaled."""

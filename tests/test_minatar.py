@@ -80,6 +80,26 @@ def test_seeding_replays_episodes():
     assert frames_c.shape != frames_a.shape or not np.array_equal(frames_c, frames_a)
 
 
+@pytest.mark.parametrize("name", list(GAMES))
+def test_saved_state_continues_the_episode(name):
+    # envs.state (what a resumed run saves) asks MinAtarEnv.get_state: the game, its RandomState, sticky action.
+    from envs import state
+
+    env, copy_ = envs.make(f"MinAtar/{name}-v1"), envs.make(f"MinAtar/{name}-v1")
+    env.reset(seed=0)
+    copy_.reset(seed=7)
+    rng = np.random.default_rng(1)
+    for action in rng.integers(env.action_space.n, size=25):
+        env.step(int(action))
+    saved = state.get_state(env)
+    assert saved is not None
+    state.set_state(copy_, saved)
+    for action in rng.integers(env.action_space.n, size=40):  # sticky actions draw from the restored RandomState
+        a, b = env.step(int(action)), copy_.step(int(action))
+        np.testing.assert_array_equal(a[0], b[0])
+        assert a[1:3] == b[1:3]
+
+
 def test_our_ids_replace_the_package_registration():
     from minatar.gym import register_envs
 
