@@ -17,7 +17,11 @@ import gymnasium
 import numpy as np
 from gymnasium.envs.registration import EnvSpec
 
+from envs.minatar import register_minatar
+
 ALE_ENTRY_POINT = "ale_py.env:AtariEnv"
+
+register_minatar()  # ten registry entries, minatar not imported: gymnasium.make("MinAtar/...") after `import envs`
 
 
 class SeedFirstReset(gymnasium.Wrapper):
@@ -65,10 +69,9 @@ def _make(env_id: str, seed: int | None, train: bool, kwargs: dict[str, Any]) ->
 def resolve(env_id: str) -> EnvSpec:
     """The registered spec of ``env_id``, registering agentlab's, MinAtar's and (if needed) ale-py's ids first."""
     from envs import register_gridworlds
-    from envs.minatar import register_minatar
 
     register_gridworlds()
-    register_minatar()  # our MinAtar/* ids (minatar's own plugin is not loaded by gymnasium 1.x)
+    register_minatar()  # again: ours replace ids that minatar.gym.register_envs() may have registered since
     if env_id not in gymnasium.registry:
         _register_ale(env_id)
     if env_id not in gymnasium.registry:

@@ -4,6 +4,8 @@ replays episodes, the ids build inside a Ray worker, and the CLI trains on them.
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import warnings
 
 import gymnasium
@@ -98,6 +100,14 @@ def test_saved_state_continues_the_episode(name):
         a, b = env.step(int(action)), copy_.step(int(action))
         np.testing.assert_array_equal(a[0], b[0])
         assert a[1:3] == b[1:3]
+
+
+def test_import_envs_registers_the_ids_in_a_fresh_process():
+    code = ("import envs, gymnasium; env = gymnasium.make('MinAtar/SpaceInvaders-v1'); "
+            "print(env.observation_space.dtype, env.observation_space.shape)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["float32", "(10,", "10,", "6)"]
 
 
 def test_our_ids_replace_the_package_registration():
