@@ -1,0 +1,68 @@
+"""DCGAN (Radford et al. 2016) and its class-conditional form AC-GAN (Odena et al. 2017).
+
+The generator maps noise ``z ~ N(0, I)`` through a linear layer and stride-2 transposed convolutions with
+batch normalisation and ReLU to an image; the discriminator is stride-2 convolutions with batch normalisation
+(not on its first layer) and leaky ReLU, ending in one logit ``D(x) = σ(logit)``. Weights start from
+``N(0, 0.02)`` as in the paper. In AC-GAN the generator also takes a class ``c`` (one-hot, beside ``z``) and the
+discriminator has a second head, ``P(C | X)``, over the classes. Losses: ``generative.losses``.
+"""
+
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from generative.networks import ConvDecoder, ConvEncoder
+
+
+def dcgan_init(module: nn.Module) -> None:
+    """Radford et al.'s initialisation: conv and linear weights ``N(0, 0.02)``, batch-norm scales ``N(1, 0.02)``."""
+    if isinstance(module, nn.Conv2d | nn.ConvTranspose2d | nn.Linear):
+        nn.init.normal_(module.weight, 0.0, 0.02)
+        if module.bias is not None:
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm1d | nn.BatchNorm2d):
+        nn.init.normal_(module.weight, 1.0, 0.02)
+        nn.init.zeros_(module.bias)
+
+
+class Discriminator(nn.Module):
+    """Image ``[B, C, S, S]`` → real/fake logit ``[B]`` and, for AC-GAN, class logits ``[B, num_classes]``."""
+
+    def __init__(self, in_channels: int, image_size: int, channels: tuple[int, ...], num_classes: int = 0) -> None:
+        super().__init__()
+        self.body = ConvEncoder(in_channels, image_size, channels, batch_norm=True)
+        self.source = nn.Linear(self.body.features_dim, 1)  # "S": real or generated
+        self.classes = nn.Linear(self.body.features_dim, num_classes) if num_classes else None  # "C"
+        self.features_dim = self.body.features_dim
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+        h = self.body(x)  # [B, features_dim]
+        return self.source(h).squeeze(1), (self.classes(h) if self.classes is not None else None)
+
+
+class GAN(nn.Module):
+    """A generator and its discriminator; class-conditional (AC-GAN) when ``num_classes`` is positive."""
+
+    def __init__(self, in_channels: int, image_size: int, latent_dim: int, channels: tuple[int, ...],
+                 num_classes: int = 0) -> None:
+        super().__init__()
+        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.generator = ConvDecoder(latent_dim + num_classes, in_channels, image_size, channels, batch_norm=True)
+        self.discriminator = Discriminator(in_channels, image_size, channels, num_classes)
+        self.apply(dcgan_init)
+
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """``G(z[, c])``: ``[B, latent_dim]`` → ``[B, C, S, S]`` in ``[0, 1]``."""
+        if self.num_classes:
+            if y is None:
+                raise ValueError("an AC-GAN generator needs the class labels y")
+            z = torch.cat([z, F.one_hot(y, self.num_classes).to(z.dtype)], dim=1)  # [B, latent + classes]
+        return self.generator(z)
+
+    @torch.no_grad()
+    def sample(self, num: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None
+               ) -> torch.Tensor:
+        """``num`` images from ``z ~ N(0, I)`` (of class ``y[i]`` when conditional)."""
+        return self.generate(torch.randn(num, self.latent_dim, generator=generator), y)

@@ -1,0 +1,60 @@
+"""Losses as pure functions of tensors: the ELBO term by term, and the GAN players' losses.
+
+- ELBO (Kingma & Welling 2014, eq. 10): ``log p(x) ≥ E_q[log p(x|z)] − KL(q(z|x) ‖ p(z))``, with the KL of a
+  diagonal Gaussian from the standard normal in closed form (their Appendix B) and a Gaussian decoder of fixed
+  standard deviation ``σ`` (their Appendix C.2 with the variance held fixed). ``β`` scales the KL term
+  (Higgins et al. 2017); ``β = 1`` is the ELBO itself. Everything is in nats per image.
+- GAN (Goodfellow et al. 2014): the discriminator minimises ``−log D(x) − log(1 − D(G(z)))``; the generator
+  minimises the non-saturating ``−log D(G(z))`` (their §3) instead of ``log(1 − D(G(z)))``, which saturates
+  when D rejects the samples early on. Written on logits: ``−log σ(t) = softplus(−t)``,
+  ``−log(1 − σ(t)) = softplus(t)``.
+- AC-GAN (Odena et al. 2017, eq. 2–3): ``L_C``, the log-likelihood of the correct class, which both players
+  maximise; here its negative, a cross-entropy.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+
+
+def gaussian_kl(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
+    """``KL(N(μ, diag σ²) ‖ N(0, I))`` per row ``[B]`` = ``−½ Σ_j (1 + log σ_j² − μ_j² − σ_j²)``."""
+    return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
+
+
+def gaussian_log_likelihood(x: torch.Tensor, x_mean: torch.Tensor, std: float) -> torch.Tensor:
+    """``log N(x; x_mean, std² I)`` per image ``[B]``, summed over every pixel and channel."""
+    squared = ((x - x_mean) / std).pow(2).flatten(1)  # [B, D]
+    return -0.5 * squared.sum(dim=1) - squared.shape[1] * (math.log(std) + 0.5 * math.log(2 * math.pi))
+
+
+def negative_elbo(
+    x: torch.Tensor, x_mean: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, std: float, beta: float = 1.0
+) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+    """The batch mean of ``−log p(x|z) + β KL(q(z|x) ‖ p(z))`` and its terms, each a mean over the batch.
+
+    ``x_mean`` is the decoder's mean for one ``z ~ q(z|x)`` per image (the single-sample estimate of
+    Kingma & Welling's SGVB, ``L = 1``). ``terms["elbo"]`` is the ELBO itself (``β = 1``) in nats per image.
+    """
+    reconstruction = gaussian_log_likelihood(x, x_mean, std)  # E_q[log p(x|z)], one sample: [B]
+    kl = gaussian_kl(mu, logvar)  # KL(q(z|x) ‖ N(0, I)): [B]
+    loss = (-reconstruction + beta * kl).mean()
+    return loss, {"recon_nll": -reconstruction.mean(), "kl": kl.mean(), "elbo": (reconstruction - kl).mean()}
+
+
+def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> torch.Tensor:
+    """``E[−log D(x)] + E[−log(1 − D(G(z)))]`` from D's logits on real and generated images."""
+    return F.softplus(-real_logits).mean() + F.softplus(fake_logits).mean()
+
+
+def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
+    """The non-saturating generator loss ``E[−log D(G(z))]``."""
+    return F.softplus(-fake_logits).mean()
+
+
+def class_loss(class_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
+    """AC-GAN's ``−L_C = E[−log P(C = c | X)]``: cross-entropy of the auxiliary classifier."""
+    return F.cross_entropy(class_logits, labels)

@@ -1,0 +1,294 @@
+"""Train a generative model on the one-shape synthetic images for a time budget, then score it on held-out ones.
+
+    python -m generative.train vae --minutes 3 --clock cpu --out runs/gen-vae
+    python -m generative.train {ae,dae,vae,cvae,gan,cgan} [--minutes M] [--out DIR] [--seed S]
+
+Training images come from ``seed``, held-out ones from ``seed + 1``. The loop is perception's
+(``perception.loop``): ``--clock cpu`` counts this process's CPU seconds, fair on a busy shared machine.
+Writes into ``--out``: ``model.pt`` (``{config, state_dict}``, loads with ``weights_only=True``; redraw with
+``python -m generative.sample``), ``metrics.json`` and ``samples.png`` (samples, a row per class for the
+conditional models; for the autoencoders, inputs above their reconstructions).
+
+Held-out metrics: ``recon_mse`` (per pixel and channel; the VAEs decode the posterior mean); ``elbo`` in nats
+per image for the VAEs; ``fid``, the Fréchet distance between the features (``generative.fid``) of samples and
+of held-out images; ``class_acc`` for conditional models, the shapes classifier's accuracy on samples
+generated per class. Beside them, the baselines of the same run: PCA at the same latent size (``pca_recon_mse``,
+``pca_fid`` of its samples) and ``real_fid``, held-out half against held-out half.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from generative.autoencoder import mask_noise
+from generative.data import shape_images
+from generative.fid import ClassifierConfig, ShapeClassifier, classify, feature_distance, load_or_train_classifier
+from generative.grid import save_grid
+from generative.losses import class_loss, discriminator_loss, generator_loss, negative_elbo
+from generative.models import CONDITIONAL, KINDS, WITH_PRIOR, ModelConfig, build_model
+from generative.pca import PCA
+from generative.sample import OneLineParser, sample_rows
+from perception.loop import check_clock, save_run, train_for
+
+
+@dataclass
+class TrainConfig:
+    model: ModelConfig = field(default_factory=ModelConfig)
+    """The network to train."""
+    batch_size: int = 64
+    """Images per step, drawn at random from the training set."""
+    learning_rate: float = 2e-3
+    """Peak Adam learning rate of the autoencoders and VAEs, cosine-decayed over the budget."""
+    gan_learning_rate: float = 2e-4
+    """Peak Adam learning rate of both GAN players (Radford et al.: 2e-4), cosine-decayed over the budget."""
+    gan_beta1: float = 0.5
+    """Adam's β₁ for the GAN players (Radford et al.: 0.5 steadies training)."""
+    beta: float = 1.0
+    """Weight of the VAEs' KL term; 1 is the ELBO, > 1 a β-VAE (Higgins et al. 2017)."""
+    decoder_std: float = 0.1
+    """Fixed standard deviation of the VAEs' Gaussian decoder ``p(x|z)``, in pixel units."""
+    mask_fraction: float = 0.25
+    """The denoising autoencoder's masking noise: the chance each input component is zeroed."""
+    train_images: int = 10000
+    """Size of the training set (images of ``seed``)."""
+    eval_images: int = 2000
+    """Size of the held-out set (images of ``seed + 1``), split in halves for ``real_fid``."""
+    threads: int = 1
+    """``torch.set_num_threads``; on a busy shared CPU one thread gets the most work per CPU second."""
+    clock: str = "wall"
+    """What the budget counts: ``wall`` seconds, or this process's ``cpu`` seconds."""
+    log_every_s: float = 30.0
+    """Seconds between progress lines."""
+    classifier_path: str = ""
+    """Cached shapes classifier for ``fid`` and ``class_acc``; '' = runs/generative/shapes-classifier-<size>px.pt."""
+    classifier_minutes: float = 1.5
+    """Budget (same clock) to train that classifier when no cached one matches."""
+
+    def __post_init__(self) -> None:
+        check_clock(self.clock)
+        for name in ("batch_size", "train_images", "threads"):
+            if getattr(self, name) < 1:
+                raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.eval_images < 4:
+            raise ValueError(f"eval_images must be at least 4 (two halves for real_fid), got {self.eval_images}")
+        if self.decoder_std <= 0 or self.beta < 0 or not 0 <= self.mask_fraction < 1:
+            raise ValueError("need decoder_std > 0, beta >= 0 and 0 <= mask_fraction < 1")
+
+    @property
+    def classifier_file(self) -> Path:
+        default = Path("runs") / "generative" / f"shapes-classifier-{self.model.image_size}px.pt"
+        return Path(self.classifier_path) if self.classifier_path else default
+
+
+def make_step(model: nn.Module, config: TrainConfig, images: torch.Tensor, labels: torch.Tensor,
+              order: torch.Generator) -> tuple[Callable[[int], dict], list[torch.optim.Optimizer]]:
+    """The loop's ``step`` for ``config.model.kind`` and the optimizers whose rates the loop schedules."""
+    kind, batch_size = config.model.kind, config.batch_size
+
+    def batch() -> tuple[torch.Tensor, torch.Tensor]:
+        index = torch.randint(len(images), (batch_size,), generator=order)
+        return images[index], labels[index]  # [B, 3, S, S], [B]
+
+    if kind in ("ae", "dae"):
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+
+        def autoencoder_step(i: int) -> dict[str, torch.Tensor]:
+            x, _ = batch()
+            x_in = mask_noise(x, config.mask_fraction, order) if kind == "dae" else x  # x̃ ~ q_D(x̃|x) for a DAE
+            loss = F.mse_loss(model(x_in), x)  # reconstruct the clean x
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return {"mse": loss}
+
+        return autoencoder_step, [optimizer]
+
+    if kind in ("vae", "cvae"):
+        optimizer = torch.optim.Adam(model.parameters(), lr=config.learning_rate)
+
+        def vae_step(i: int) -> dict[str, torch.Tensor]:
+            x, y = batch()
+            x_mean, mu, logvar = model(x, y if kind == "cvae" else None)
+            loss, terms = negative_elbo(x, x_mean, mu, logvar, config.decoder_std, config.beta)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            return terms
+
+        return vae_step, [optimizer]
+
+    betas = (config.gan_beta1, 0.999)
+    g_optimizer = torch.optim.Adam(model.generator.parameters(), lr=config.gan_learning_rate, betas=betas)
+    d_optimizer = torch.optim.Adam(model.discriminator.parameters(), lr=config.gan_learning_rate, betas=betas)
+    conditional = kind == "cgan"
+
+    def gan_step(i: int) -> dict[str, torch.Tensor]:
+        # Goodfellow et al.'s Algorithm 1 with k = 1: one discriminator step, then one generator step.
+        x, y = batch()
+        y_fake = torch.randint(config.model.num_classes, (batch_size,), generator=order) if conditional else None
+        z = torch.randn(batch_size, config.model.latent_dim, generator=order)
+        fake = model.generate(z, y_fake)  # [B, 3, S, S]
+        real_logits, real_classes = model.discriminator(x)
+        fake_logits, fake_classes = model.discriminator(fake.detach())
+        d_loss = discriminator_loss(real_logits, fake_logits)
+        if conditional:  # AC-GAN: D also maximises L_C on real and generated images
+            d_loss = d_loss + class_loss(real_classes, y) + class_loss(fake_classes, y_fake)
+        d_optimizer.zero_grad()
+        d_loss.backward()
+        d_optimizer.step()
+
+        fake_logits, fake_classes = model.discriminator(fake)
+        g_loss = generator_loss(fake_logits)  # non-saturating: −log D(G(z))
+        if conditional:  # AC-GAN: G maximises L_C too (and L_S through the non-saturating loss)
+            g_loss = g_loss + class_loss(fake_classes, y_fake)
+        g_optimizer.zero_grad()
+        g_loss.backward()
+        g_optimizer.step()
+        return {"d_loss": d_loss, "g_loss": g_loss, "D(x)": torch.sigmoid(real_logits).mean()}
+
+    return gan_step, [g_optimizer, d_optimizer]
+
+
+def balanced_labels(num: int, num_classes: int) -> torch.Tensor:
+    """``0, 1, ..., C−1, 0, 1, ...``: ``num`` labels, each class equally often (±1)."""
+    return torch.arange(num) % num_classes
+
+
+@torch.no_grad()
+def generate(model: nn.Module, config: ModelConfig, num: int, generator: torch.Generator) -> torch.Tensor:
+    """``num`` samples from the prior, classes balanced for a conditional model."""
+    y = balanced_labels(num, config.num_classes) if config.kind in CONDITIONAL else None
+    return model.sample(num, y, generator)
+
+
+@torch.no_grad()
+def reconstruct(model: nn.Module, config: ModelConfig, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+    """The autoencoders' ``decode(encode(x))``; the VAEs decode the posterior mean ``μ``."""
+    if config.kind in ("ae", "dae"):
+        return model(x)
+    mu, _ = model.encode(x, y if config.kind == "cvae" else None)
+    return model.decode(mu, y if config.kind == "cvae" else None)
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, config: TrainConfig, x: torch.Tensor, y: torch.Tensor,
+             classifier: ShapeClassifier, seed: int) -> dict:
+    """Held-out metrics of ``model`` (see the module docstring) on images ``x`` with labels ``y``."""
+    model.eval()
+    kind, metrics = config.model.kind, {}
+    generator = torch.Generator().manual_seed(seed)
+    half = len(x) // 2
+    real_features = classify(classifier, x[half:2 * half])[0]  # held-out half B
+    if kind not in ("gan", "cgan"):
+        metrics["recon_mse"] = float(F.mse_loss(reconstruct(model, config.model, x, y), x))
+    if kind in ("vae", "cvae"):
+        x_mean, mu, logvar = model(x, y if kind == "cvae" else None)
+        _, terms = negative_elbo(x, x_mean, mu, logvar, config.decoder_std)
+        metrics.update(elbo=float(terms["elbo"]), kl=float(terms["kl"]), recon_nll=float(terms["recon_nll"]))
+    if kind in WITH_PRIOR:
+        samples = generate(model, config.model, half, generator)
+        features, predicted = classify(classifier, samples)
+        metrics["fid"] = feature_distance(features, real_features)
+        if kind in CONDITIONAL:
+            metrics["class_acc"] = float((predicted == balanced_labels(half, config.model.num_classes)).float().mean())
+    return metrics
+
+
+def baselines(train_x: torch.Tensor, x: torch.Tensor, latent_dim: int, classifier: ShapeClassifier,
+              seed: int) -> dict:
+    """PCA at ``latent_dim`` (held-out ``recon_mse``, ``fid`` of its samples) and the real-versus-real ``fid``."""
+    pca = PCA.fit(train_x, latent_dim)
+    half = len(x) // 2
+    real_a, real_b = (classify(classifier, part)[0] for part in (x[:half], x[half:2 * half]))
+    samples = pca.sample(half, torch.Generator().manual_seed(seed)).view(-1, *x.shape[1:]).clamp(0, 1)
+    return {"pca_recon_mse": float(F.mse_loss(pca.reconstruct(x).clamp(0, 1), x)),
+            "pca_fid": feature_distance(classify(classifier, samples)[0], real_b),
+            "real_fid": feature_distance(real_a, real_b)}
+
+
+@torch.no_grad()
+def picture(model: nn.Module, config: TrainConfig, x: torch.Tensor, y: torch.Tensor, seed: int) -> torch.Tensor:
+    """Rows for ``samples.png``: inputs over reconstructions for the autoencoders, else samples."""
+    kind, columns = config.model.kind, 10
+    if kind in ("ae", "dae"):
+        inputs = x[:2 * columns]
+        if kind == "dae":
+            inputs = mask_noise(inputs, config.mask_fraction, torch.Generator().manual_seed(seed))
+        recon = model(inputs)
+        return torch.stack([inputs[:columns], recon[:columns], inputs[columns:], recon[columns:]])
+    rows = config.model.num_classes if kind in CONDITIONAL else 6
+    return sample_rows(model, config.model, rows, columns, seed)
+
+
+def train(minutes: float, out: Path, seed: int = 0, config: TrainConfig | None = None) -> dict:
+    """Train for ``minutes`` of ``config.clock``; write ``model.pt``, ``metrics.json``, ``samples.png`` to ``out``."""
+    config = config or TrainConfig()
+    out = Path(out)
+    torch.manual_seed(seed)
+    torch.set_num_threads(config.threads)
+    size = config.model.image_size
+    classifier, classifier_acc = load_or_train_classifier(
+        config.classifier_file, ClassifierConfig(image_size=size, num_classes=config.model.num_classes,
+                         train_images=config.train_images),
+        config.classifier_minutes, seed, config.clock)
+    train_x, train_y = shape_images(config.train_images, size, seed)
+    heldout_x, heldout_y = shape_images(config.eval_images, size, seed + 1)
+    model = build_model(config.model)
+    step, optimizers = make_step(model, config, train_x, train_y, torch.Generator().manual_seed(seed))
+    print(f"training {config.model.kind} ({sum(p.numel() for p in model.parameters()):,} parameters) for "
+          f"{minutes:g} {config.clock} min into {out}", flush=True)
+    model.train()
+    result = train_for(minutes, step, optimizers, clock=config.clock, log_every_s=config.log_every_s)
+    metrics = evaluate(model, config, heldout_x, heldout_y, classifier, seed + 1)
+    metrics.update(baselines(train_x, heldout_x, config.model.latent_dim, classifier, seed + 1))
+    metrics.update(classifier_heldout_acc=classifier_acc, steps=result.steps,
+                   images_seen=result.steps * config.batch_size, train_seconds=round(result.train_seconds, 1),
+                   train_cpu_seconds=round(result.train_cpu_seconds, 1), heldout_seed=seed + 1, seed=seed,
+                   config=asdict(config))
+    save_run(out, {"config": asdict(config.model), "state_dict": model.state_dict()}, metrics)
+    save_grid(picture(model, config, heldout_x, heldout_y, seed + 1), out / "samples.png")
+    shown = {k: v for k, v in metrics.items() if isinstance(v, float) and k not in ("train_seconds",)}
+    print(" ".join(f"{k} {v:.4g}" for k, v in shown.items()) + f" after {result.steps} steps")
+    return metrics
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = OneLineParser(prog="python -m generative.train", description=__doc__.split("\n")[0])
+    parser.add_argument("model", choices=KINDS, help="what to train")
+    parser.add_argument("--minutes", type=float, default=3.0, help="training budget (see --clock)")
+    parser.add_argument("--out", type=Path, default=None, help="run folder (default: under runs/)")
+    parser.add_argument("--seed", type=int, default=0, help="training images and initialisation")
+    parser.add_argument("--clock", choices=["wall", "cpu"], default="wall", help="what --minutes counts")
+    parser.add_argument("--latent-dim", type=int, default=16, help="size of z (and of PCA's baseline)")
+    parser.add_argument("--channels", type=int, nargs="+", default=[32, 64, 128],
+                        help="filters of each stride-2 stage (the image side must halve cleanly that often)")
+    parser.add_argument("--beta", type=float, default=1.0, help="KL weight of the VAEs (β-VAE when > 1)")
+    parser.add_argument("--train-images", type=int, default=10000, help="training set size")
+    parser.add_argument("--eval-images", type=int, default=2000, help="held-out set size (halves for real_fid)")
+    parser.add_argument("--classifier", default="", help="cached shapes classifier for fid / class_acc")
+    parser.add_argument("--classifier-minutes", type=float, default=1.5, help="its budget when not cached")
+    args = parser.parse_args(argv)
+    if args.minutes < 0 or args.classifier_minutes < 0:
+        parser.error("--minutes and --classifier-minutes must be >= 0")
+    try:
+        config = TrainConfig(model=ModelConfig(kind=args.model, latent_dim=args.latent_dim,
+                                                       channels=tuple(args.channels)), beta=args.beta,
+                             train_images=args.train_images, eval_images=args.eval_images, clock=args.clock,
+                             classifier_path=args.classifier, classifier_minutes=args.classifier_minutes)
+    except ValueError as error:
+        parser.error(str(error))
+    out = args.out or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}_generative-{args.model}_s{args.seed}"
+    train(args.minutes, out, args.seed, config)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

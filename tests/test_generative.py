@@ -1,0 +1,204 @@
+"""generative/: the ELBO's terms, the GAN losses, the Fréchet distance and PCA against hand values; the models'
+shapes; the train → sample command lines end to end, their bad-input errors; and that it stands alone."""
+
+from __future__ import annotations
+
+import json
+import math
+import subprocess
+import sys
+
+import pytest
+import torch
+from torch.distributions import Normal, kl_divergence
+
+from generative.autoencoder import Autoencoder, mask_noise
+from generative.fid import feature_distance, frechet_distance
+from generative.losses import (
+    class_loss,
+    discriminator_loss,
+    gaussian_kl,
+    gaussian_log_likelihood,
+    generator_loss,
+    negative_elbo,
+)
+from generative.models import KINDS, ModelConfig, build_model
+from generative.pca import PCA
+from generative.ring import RingConfig, mode_coverage, ring_centres
+from generative.sample import main as sample_main
+from generative.train import main as train_main
+from generative.vae import VAE
+
+
+def test_kl_matches_the_closed_form_by_hand_and_torch_distributions() -> None:
+    mu, logvar = torch.tensor([[1.0, 0.0]]), torch.tensor([[0.0, math.log(4.0)]])
+    # ½ Σ (σ² + μ² − 1 − log σ²) = ½ [(1 + 1 − 1 − 0) + (4 + 0 − 1 − log 4)]
+    assert gaussian_kl(mu, logvar).item() == pytest.approx(0.5 * (1 + 3 - math.log(4.0)), rel=1e-6)
+    mu, logvar = torch.randn(5, 3), torch.randn(5, 3)
+    reference = kl_divergence(Normal(mu, (0.5 * logvar).exp()), Normal(0.0, 1.0)).sum(1)
+    torch.testing.assert_close(gaussian_kl(mu, logvar), reference)
+    assert gaussian_kl(torch.zeros(2, 4), torch.zeros(2, 4)).abs().max() == 0
+
+
+def test_reparameterisation_gradient_reaches_mu_and_logvar() -> None:
+    vae = VAE(3, 16, 4, (8, 8))
+    mu = torch.tensor([[0.5, -1.0, 2.0, 0.0]], requires_grad=True)
+    logvar = torch.tensor([[0.0, 1.0, -1.0, 0.5]], requires_grad=True)
+    torch.manual_seed(0)
+    z = vae.reparameterize(mu, logvar)
+    eps = ((z - mu) / (0.5 * logvar).exp()).detach()  # the noise drawn
+    z.sum().backward()
+    torch.testing.assert_close(mu.grad, torch.ones_like(mu))  # ∂z/∂μ = 1
+    torch.testing.assert_close(logvar.grad, 0.5 * (0.5 * logvar.detach()).exp() * eps)  # ∂z/∂logσ² = ½σε
+    # Monte-Carlo: ∂/∂μ E[z²] = 2μ and ∂/∂logσ² E[z²] = σ², through the samples alone.
+    mu2, logvar2 = torch.tensor([[1.5]], requires_grad=True), torch.tensor([[math.log(0.25)]], requires_grad=True)
+    vae.reparameterize(mu2.expand(200_000, 1), logvar2.expand(200_000, 1)).pow(2).mean().backward()
+    assert mu2.grad.item() == pytest.approx(3.0, abs=0.02) and logvar2.grad.item() == pytest.approx(0.25, abs=0.01)
+
+
+def test_elbo_terms_add_up_and_the_likelihood_is_gaussian() -> None:
+    x, x_mean = torch.rand(3, 1, 2, 2), torch.rand(3, 1, 2, 2)
+    reference = Normal(x_mean, 0.1).log_prob(x).flatten(1).sum(1)
+    torch.testing.assert_close(gaussian_log_likelihood(x, x_mean, 0.1), reference)
+    mu, logvar = torch.randn(3, 2), torch.randn(3, 2)
+    loss, terms = negative_elbo(x, x_mean, mu, logvar, 0.1, beta=4.0)
+    kl = gaussian_kl(mu, logvar).mean()
+    torch.testing.assert_close(terms["elbo"], reference.mean() - kl)
+    torch.testing.assert_close(loss, -reference.mean() + 4.0 * kl)  # β weighs the KL only
+
+
+def test_gan_losses_on_hand_values() -> None:
+    assert discriminator_loss(torch.zeros(4), torch.zeros(4)).item() == pytest.approx(2 * math.log(2))
+    real, fake = torch.tensor([2.0]), torch.tensor([-1.0])
+    # −log σ(2) − log(1 − σ(−1)) = log(1 + e^−2) + log(1 + e^−1)
+    expected = math.log(1 + math.exp(-2)) + math.log(1 + math.exp(-1))
+    assert discriminator_loss(real, fake).item() == pytest.approx(expected)
+    assert generator_loss(torch.zeros(3)).item() == pytest.approx(math.log(2))
+    # Non-saturating: where D rejects a sample (logit −5) the gradient is still strong, unlike log(1 − D(G(z))).
+    logit = torch.tensor([-5.0], requires_grad=True)
+    generator_loss(logit).backward()
+    assert logit.grad.item() == pytest.approx(-torch.sigmoid(torch.tensor(5.0)).item())  # ≈ −0.993
+    assert abs(logit.grad.item()) > 100 * torch.sigmoid(torch.tensor(-5.0)).item()  # saturating: σ(−5) ≈ 0.007
+    assert class_loss(torch.zeros(1, 3), torch.tensor([2])).item() == pytest.approx(math.log(3))
+
+
+def test_frechet_distance_of_identical_and_known_gaussians() -> None:
+    a = torch.randn(6, 6)
+    cov = a @ a.T + 0.1 * torch.eye(6)
+    mu = torch.randn(6)
+    assert frechet_distance(mu, cov, mu, cov) == pytest.approx(0.0, abs=1e-6)
+    # 1-D: N(0, 1) vs N(1, 4): 1² + 1 + 4 − 2·√4 = 2
+    assert frechet_distance(torch.zeros(1), torch.eye(1), torch.ones(1), 4 * torch.eye(1)) == pytest.approx(2.0)
+    # Commuting (diagonal) covariances: ‖Δμ‖² + Σ (σ₁ − σ₂)², unchanged by a rotation of both.
+    s1, s2 = torch.tensor([1.0, 2.0, 3.0]), torch.tensor([2.0, 2.0, 1.0])
+    mu1, mu2 = torch.tensor([0.0, 1.0, 0.0]), torch.tensor([3.0, 1.0, 4.0])
+    expected = 25.0 + 1.0 + 0.0 + 4.0
+    assert frechet_distance(mu1, torch.diag(s1**2), mu2, torch.diag(s2**2)) == pytest.approx(expected)
+    q, _ = torch.linalg.qr(torch.randn(3, 3))
+    rotated = frechet_distance(q @ mu1, q @ torch.diag(s1**2) @ q.T, q @ mu2, q @ torch.diag(s2**2) @ q.T)
+    assert rotated == pytest.approx(expected, rel=1e-5)
+    features = torch.randn(4000, 3)
+    assert feature_distance(features, features + torch.tensor([1.0, 0.0, 0.0])) == pytest.approx(1.0, rel=1e-6)
+
+
+@pytest.mark.parametrize("num_rows,dim", [(60, 40), (1100, 1100)])  # exact SVD; the randomised one
+def test_pca_reconstructs_a_rank_k_dataset_exactly(num_rows: int, dim: int) -> None:
+    torch.manual_seed(0)
+    k = 5
+    x = torch.randn(num_rows, k) @ torch.randn(k, dim) + torch.randn(dim)  # rank k around a mean
+    pca = PCA.fit(x, k)
+    torch.testing.assert_close(pca.reconstruct(x), x, atol=2e-4, rtol=1e-4)
+    torch.testing.assert_close(pca.components @ pca.components.T, torch.eye(k), atol=1e-5, rtol=0)
+    assert (pca.variances[:-1] >= pca.variances[1:]).all()
+    fewer = PCA.fit(x, k - 1)
+    assert (fewer.reconstruct(x) - x).pow(2).mean() > 1e-3  # one direction short is no longer exact
+    assert pca.sample(7).shape == (7, dim)
+
+
+def test_every_model_builds_with_the_features_dim_protocol() -> None:
+    x, y = torch.rand(2, 3, 32, 32), torch.tensor([0, 2])
+    for kind in KINDS:
+        model = build_model(ModelConfig(kind=kind, latent_dim=6, channels=(8, 16)))
+        if kind in ("ae", "dae"):
+            z = model.encode(x)
+            assert z.shape == (2, model.features_dim) == (2, 6) and model.decode(z).shape == x.shape
+        elif kind in ("vae", "cvae"):
+            label = y if kind == "cvae" else None
+            x_mean, mu, logvar = model(x, label)
+            assert x_mean.shape == x.shape and mu.shape == logvar.shape == (2, 6)
+        else:
+            assert model.sample(2, y if kind == "cgan" else None).shape == x.shape
+            logit, classes = model.discriminator(x)
+            assert logit.shape == (2,) and (classes is None) == (kind == "gan")
+    with pytest.raises(ValueError, match="unknown model 'flow'"):
+        ModelConfig(kind="flow")
+    with pytest.raises(ValueError, match="multiple of 2\\*\\*2"):
+        Autoencoder(3, 30, 4, (8, 8))
+    with pytest.raises(ValueError, match="needs the class labels"):
+        build_model(ModelConfig(kind="cvae")).sample(2)
+
+
+def test_mask_noise_zeroes_the_requested_fraction() -> None:
+    x = torch.rand(50, 3, 16, 16) + 0.1  # nothing is zero to start with
+    corrupted = mask_noise(x, 0.25, torch.Generator().manual_seed(0))
+    assert (corrupted == 0).float().mean().item() == pytest.approx(0.25, abs=0.01)
+    assert torch.equal(corrupted[corrupted != 0], x[corrupted != 0])
+
+
+def test_ring_coverage_counts_modes() -> None:
+    config = RingConfig()
+    centres = ring_centres(config)
+    assert torch.linalg.norm(centres, dim=1).allclose(torch.full((8,), 2.0))
+    all_modes = centres.repeat(50, 1) + 0.01 * torch.randn(400, 2)
+    assert mode_coverage(all_modes, config)[:2] == (8, 1.0)
+    collapsed = torch.cat([centres[:3].repeat(100, 1), torch.zeros(100, 2)])  # 3 modes and junk at the centre
+    covered, quality, _ = mode_coverage(collapsed, config)
+    assert covered == 3 and quality == pytest.approx(0.75)
+
+
+def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
+    run = tmp_path / "run"
+    common = ["--minutes", "0.01", "--clock", "cpu", "--train-images", "200", "--eval-images", "40",
+              "--classifier", str(tmp_path / "classifier.pt"), "--classifier-minutes", "0.01"]
+    assert train_main(["cvae", "--out", str(run), *common]) == 0
+    metrics = json.loads((run / "metrics.json").read_text())
+    for key in ("recon_mse", "elbo", "fid", "class_acc", "pca_recon_mse", "pca_fid", "real_fid", "steps"):
+        assert math.isfinite(metrics[key]), key
+    assert 0 <= metrics["class_acc"] <= 1 and metrics["steps"] >= 1
+    saved = torch.load(run / "model.pt", weights_only=True)
+    assert saved["config"]["kind"] == "cvae"
+    assert (run / "samples.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    for extra in ([], ["--interpolate"]):
+        out = tmp_path / f"drawn{len(extra)}.png"
+        assert sample_main([str(run), "--out", str(out), "--rows", "2", "--columns", "3", *extra]) == 0
+        assert out.read_bytes()[:4] == b"\x89PNG"
+    assert train_main(["ae", "--out", str(tmp_path / "ae"), *common]) == 0
+    assert "fid" not in json.loads((tmp_path / "ae" / "metrics.json").read_text())
+    capsys.readouterr()
+    with pytest.raises(SystemExit) as exit_info:  # an autoencoder has no prior to sample
+        sample_main([str(tmp_path / "ae"), "--out", str(tmp_path / "x.png")])
+    assert exit_info.value.code == 2 and "no latent prior" in capsys.readouterr().err
+    assert sample_main([str(tmp_path / "ae"), "--out", str(tmp_path / "walk.png"), "--interpolate"]) == 0
+
+
+@pytest.mark.parametrize("argv,message", [
+    (["train", "flow"], "invalid choice: 'flow'"),
+    (["train", "vae", "--latent-dim", "0"], "latent_dim"),
+    (["train", "vae", "--minutes", "-1"], "--minutes"),
+    (["sample", "missing.pt", "--out", "x.png"], "no weights file"),
+    (["sample", "corrupt.pt", "--out", "x.png"], "not a generative weights file"),
+])
+def test_bad_input_is_one_line_and_exit_code_2(tmp_path, capsys, monkeypatch, argv, message) -> None:
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "corrupt.pt").write_bytes(b"not a checkpoint")
+    main = train_main if argv[0] == "train" else sample_main
+    with pytest.raises(SystemExit) as exit_info:
+        main(argv[1:])
+    err = capsys.readouterr().err.strip()
+    assert exit_info.value.code == 2 and err.startswith("error: ") and message in err and "\n" not in err
+
+
+def test_generative_never_imports_agentlab() -> None:
+    code = ("import sys, generative, generative.train, generative.sample, generative.ring; "
+            "assert not [m for m in sys.modules if m.split('.')[0] == 'agentlab'], 'agentlab imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
