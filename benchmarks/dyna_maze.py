@@ -115,8 +115,9 @@ def figure_changing(root: Path, name: str, repetitions: int, out: Path) -> dict[
     spec = CHANGING[name]
     curves: dict[str, np.ndarray] = {}
     recovery: dict[str, float] = {}
-    final_length: dict[str, float] = {}  # mean over runs of the median length of the last 10 episodes
-    short: dict[str, int] = {}
+    final_length: dict[str, float] = {}  # over recovered runs: the median length of their last 10 episodes
+    recovered: dict[str, int] = {}  # runs with 10 or more episodes begun after the change
+    short: dict[str, int] = {}  # recovered runs whose last 10 episodes take the 10-step path
     for label, kappa in (("Dyna-Q", 0.0), ("Dyna-Q+", spec["kappa"])):
         rows, waits, final = [], [], []
         for rep in range(repetitions):
@@ -126,16 +127,19 @@ def figure_changing(root: Path, name: str, repetitions: int, out: Path) -> dict[
             rows.append(cumulative_reward(data, spec["steps"]))
             after = data["env_steps"][data["env_steps"] > spec["change"]]
             waits.append(after[0] - spec["change"] if after.size else np.inf)
-            final.append(np.median(data["length"][-10:]))
+            begun_after = data["length"][data["env_steps"] - data["length"] >= spec["change"]]
+            if begun_after.size >= 10:
+                final.append(np.median(begun_after[-10:]))
         curves[label] = np.mean(rows, axis=0)
         recovery[label] = float(np.median(waits))
-        final_length[label] = float(np.mean(final))
+        final_length[label] = float(np.mean(final)) if final else float("nan")
+        recovered[label] = len(final)
         short[label] = int(np.sum(np.asarray(final) <= 13))  # ε-greedy on the 10-step path, not the 16-step one
     change, end = spec["change"], spec["steps"]
     summary = {label: {f"at_{change}": float(c[change - 1]), f"at_{end}": float(c[-1]),
                        "gained_after_change": float(c[-1] - c[change - 1]),
                        "median_steps_to_first_goal_after_change": recovery[label],
-                       "final_episode_length": final_length[label],
+                       "recovered_runs": recovered[label], "final_episode_length": final_length[label],
                        "runs_ending_on_the_10_step_path": short[label]} for label, c in curves.items()}
     plot_cumulative(curves, change, out / f"dyna_{name}_fig{spec['figure'].replace('.', '_')}.png",
                     f"{name} maze (Fig. {spec['figure']}), {repetitions} runs, n={spec['planning_steps']}, "
@@ -220,8 +224,9 @@ def main(argv: list[str] | None = None) -> None:
                 print(f"  {label:>7}: cumulative reward at {change} {row[f'at_{change}']:6.1f}, at {end} "
                       f"{row[f'at_{end}']:6.1f} (+{row['gained_after_change']:.1f} after the change); median steps "
                       f"from the change to the next goal {row['median_steps_to_first_goal_after_change']:.0f}; "
-                      f"final episodes {row['final_episode_length']:.1f} steps (paths: 10 right, 16 left), "
-                      f"{row['runs_ending_on_the_10_step_path']}/{args.runs} runs end on the 10-step path")
+                      f"{row['recovered_runs']}/{args.runs} runs with 10 episodes after it, their last 10 "
+                      f"{row['final_episode_length']:.1f} steps (paths: 10 right, 16 left), "
+                      f"{row['runs_ending_on_the_10_step_path']} of them on the 10-step path")
         print(f"  ({time.perf_counter() - t0:.0f} s)", flush=True)
     print(json.dumps(results))
 
