@@ -12,6 +12,7 @@ spread over both nodes, and kills the second node (its raylet's process group) m
 
     python -m benchmarks.chaos --algos dqn a2c a3c --kills 10
     python -m benchmarks.chaos --cluster
+    python -m benchmarks.chaos --overhead    # sync rounds/s with fault detection against a bare ray.get
 """
 
 from __future__ import annotations
@@ -35,6 +36,9 @@ from typing import Any
 SOLVE, EVAL_EPISODES = 475.0, 20
 EVAL_EVERY = 10_000
 """Env steps between greedy evaluations; every kill falls inside the first interval."""
+BUDGETS = {"dqn": 100_000}
+"""Env-step budgets where the preset's is short for evaluations 10,000 steps apart (DQN's greedy return swings
+between them on CartPole); the others keep their preset's."""
 WORKER_TITLE = "ray::Worker"
 """The process title Ray gives an ``agentlab.worker.Worker`` actor."""
 
@@ -86,30 +90,47 @@ def last_row(metrics_csv: Path) -> dict[str, str]:
     return rows[-1] if rows else {}
 
 
-class Killer(threading.Thread):
-    """Sends ``sig`` (SIGKILL; SIGSTOP hangs it) to one live worker process of the run each time its env steps
-    pass the next of ``marks``."""
+def env_steps_so_far(run_dir: Path) -> int:
+    """The env steps of the newest row in episodes.csv or metrics.csv (episodes end often: a fine clock)."""
+    steps = 0
+    for name in ("episodes.csv", "metrics.csv"):
+        try:
+            with open(run_dir / name, "rb") as f:
+                f.seek(max(f.seek(0, os.SEEK_END) - 4096, 0))
+                lines = f.read().decode(errors="replace").splitlines()
+        except OSError:
+            continue
+        for line in reversed(lines[1:] if len(lines) > 1 else []):
+            with contextlib.suppress(ValueError):
+                steps = max(steps, int(float(line.split(",")[0])))
+                break
+    return steps
 
-    def __init__(self, find_pids: Any, metrics_csv: Path, marks: list[int], rng: random.Random,
-                 done: threading.Event, sig: int = signal.SIGKILL):
+
+class Killer(threading.Thread):
+    """Sends ``sig`` (SIGKILL; SIGSTOP hangs it) to one of the run's worker processes each time its env steps
+    pass the next of ``marks``, once the previous victim's replacement process is there."""
+
+    def __init__(self, find_pids: Any, run_dir: Path, marks: list[int], rng: random.Random, done: threading.Event,
+                 sig: int = signal.SIGKILL, workers: int = 2):
         super().__init__(daemon=True)
-        self.find_pids, self.metrics_csv, self.marks, self.rng, self.done = find_pids, metrics_csv, marks, rng, done
-        self.sig = sig
+        self.find_pids, self.run_dir, self.marks, self.rng, self.done = find_pids, run_dir, marks, rng, done
+        self.sig, self.workers = sig, workers
         self.kills: list[tuple[int, int]] = []  # (env_steps, pid)
 
     def run(self) -> None:
         killed: set[int] = set()
         for mark in self.marks:
             while not self.done.is_set():
-                steps = int(float(last_row(self.metrics_csv).get("env_steps") or 0))
+                steps = env_steps_so_far(self.run_dir)
                 live = [p for p in self.find_pids() if p not in killed]
-                if steps >= mark and live:
+                if steps >= mark and len(live) >= self.workers:
                     pid = self.rng.choice(live)
                     os.kill(pid, self.sig)
                     killed.add(pid)
                     self.kills.append((steps, pid))
                     break
-                time.sleep(0.2)
+                time.sleep(0.1)
 
 
 def train_command(algo: str, run_dir: Path, seed: int, *extra: str) -> list[str]:
@@ -130,13 +151,14 @@ def outcome(run_dir: Path, rc: int, wall: float, kills: list[tuple[int, int]]) -
 
 def chaos_run(algo: str, kills: int, seed: int, out: Path) -> dict[str, Any]:
     """One training run with ``kills`` SIGKILLs of its Ray workers; what it ended with."""
-    run_dir = out / f"{algo}_s{seed}"
+    run_dir = out / f"{algo}_s{seed}_k{kills}"
     rng = random.Random(seed)
     marks = sorted(rng.randrange(EVAL_EVERY // 10, EVAL_EVERY * 9 // 10) for _ in range(kills))
     t0 = time.perf_counter()
-    proc = subprocess.Popen(train_command(algo, run_dir, seed), env=ray_env())
+    budget = ["--steps", str(BUDGETS[algo])] if algo in BUDGETS else []
+    proc = subprocess.Popen(train_command(algo, run_dir, seed, *budget), env=ray_env())
     done = threading.Event()
-    killer = Killer(lambda: worker_pids(root=proc.pid), run_dir / "metrics.csv", marks, rng, done)
+    killer = Killer(lambda: worker_pids(root=proc.pid), run_dir, marks, rng, done)
     killer.start()
     rc = proc.wait()
     done.set()
@@ -210,7 +232,8 @@ def cluster_run(algo: str, seed: int, out: Path, stop_at: int, steps: int) -> di
     cluster = TwoNodeCluster(Path(tempfile.mkdtemp(prefix="agentlab_ray_")))
     try:
         t0 = time.perf_counter()
-        proc = subprocess.Popen(train_command(algo, run_dir, seed, "--address", cluster.address, "--steps", str(steps)), env=ray_env())
+        command = train_command(algo, run_dir, seed, "--address", cluster.address, "--steps", str(steps))
+        proc = subprocess.Popen(command, env=ray_env())
         spread = stopped = False
         stopped_with = on_head_after = 0
         while proc.poll() is None:
@@ -230,17 +253,59 @@ def cluster_run(algo: str, seed: int, out: Path, stop_at: int, steps: int) -> di
         cluster.close()
 
 
+def overhead(rounds: int, repeats: int) -> dict[str, float]:
+    """Synchronous rounds per second through ``RayBackend.sample_all`` (fault detection on) against a bare
+    ``ray.get`` of the same workers' samples, interleaved in one run on A2C's CartPole preset."""
+    import dataclasses
+
+    import ray
+
+    from agentlab import algorithms
+    from agentlab.backends import RayBackend
+
+    os.environ.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
+    algorithm = algorithms.get("a2c")
+    config = algorithm.config_cls(**{k: v for k, v in algorithm.preset("CartPole-v1").items()
+                                     if k in algorithm.config_cls.__dataclass_fields__})
+    kwargs = [dict(algo="a2c", algo_config=dataclasses.asdict(config), env_id="CartPole-v1", num_envs=4,
+                   fragment_length=5, worker_index=i, num_workers=2, seed=0) for i in range(2)]
+    backend = RayBackend(kwargs, worker_timeout_s=300)
+    timed = {"sample_all": backend.sample_all, "bare ray.get": lambda: ray.get([w.sample.remote()
+                                                                                for w in backend.workers])}
+    try:
+        for call in timed.values():  # workers up, both paths warm
+            call()
+        seconds = dict.fromkeys(timed, 0.0)
+        for _ in range(repeats):
+            for name, call in timed.items():
+                t0 = time.perf_counter()
+                for _ in range(rounds):
+                    call()
+                seconds[name] += time.perf_counter() - t0
+    finally:
+        backend.close()
+    return {name: rounds * repeats / s for name, s in seconds.items()}
+
+
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--algos", nargs="+", default=["dqn", "a2c", "a3c"])
     p.add_argument("--kills", type=int, default=10)
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--baseline", action="store_true", help="also each run with no kills, same seed and settings")
     p.add_argument("--cluster", action="store_true", help="the two-node cluster run instead")
+    p.add_argument("--overhead", action="store_true", help="the normal path's cost of fault detection instead")
     p.add_argument("--steps", type=int, default=50_000, help="--cluster: the run's env-step budget")
     p.add_argument("--out", default="runs/chaos")
     args = p.parse_args(argv)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
+    if args.overhead:
+        rates = overhead(rounds=300, repeats=5)
+        base = rates["bare ray.get"]
+        for name, rate in rates.items():
+            print(f"{name}: {rate:,.0f} rounds/s ({rate / base:.3f} of bare ray.get)")
+        return 0
     if args.cluster:
         for algo in args.algos:
             r = cluster_run(algo, args.seed, out, stop_at=EVAL_EVERY // 2, steps=args.steps)
@@ -253,12 +318,13 @@ def main(argv: list[str] | None = None) -> int:
     print("| --- | --- | --- | --- | --- | --- | --- | --- |")
     ok = True
     for algo in args.algos:
-        r = chaos_run(algo, args.kills, args.seed, out)
-        passed = r["rc"] == 0 and r["restarts"] == r["kills"] == args.kills and r["greedy"] >= SOLVE
-        ok &= passed
-        print(f"| {algo} | {r['rc']} | {r['kills']} | {r['restarts']} | {r['env_steps']:,} | {r['greedy']:.1f} | "
-              f"{'yes' if r['greedy'] >= SOLVE else 'no'} | {r['wall_s']:.0f} |", flush=True)
-        print(f"<!-- {algo} kills at env steps {r['kill_steps']} -->", flush=True)
+        for kills in ([0] if args.baseline else []) + [args.kills]:
+            r = chaos_run(algo, kills, args.seed, out)
+            passed = r["rc"] == 0 and r["restarts"] == r["kills"] == kills and r["greedy"] >= SOLVE
+            ok &= passed or kills == 0
+            print(f"| {algo} | {r['rc']} | {r['kills']} | {r['restarts']} | {r['env_steps']:,} | {r['greedy']:.1f} | "
+                  f"{'yes' if r['greedy'] >= SOLVE else 'no'} | {r['wall_s']:.0f} |", flush=True)
+            print(f"<!-- {algo} kills at env steps {r['kill_steps']} -->", flush=True)
     return 0 if ok else 1
 
 

@@ -47,8 +47,7 @@ def metrics_rows(run_dir: Path) -> list[dict[str, str]]:
 def train_with_fault(run_dir: Path, at_steps: int, sig: int = signal.SIGKILL, **values: Any) -> Any:
     """Train while a thread sends ``sig`` to one of this run's worker processes once ``at_steps`` have passed."""
     done = threading.Event()
-    killer = Killer(lambda: worker_pids(root=os.getpid()), run_dir / "metrics.csv", [at_steps], random.Random(0),
-                    done, sig)
+    killer = Killer(lambda: worker_pids(root=os.getpid()), run_dir, [at_steps], random.Random(0), done, sig)
     killer.start()
     try:
         result = train({"backend": "ray", "workers": 2, "run_dir": str(run_dir), **values}, progress=False)
@@ -93,10 +92,10 @@ def test_sync_round_completes_with_the_replacement(tmp_path):
 def test_hung_worker_is_replaced_after_worker_timeout(tmp_path):
     # SIGSTOP freezes the process: the actor is alive to Ray but never answers, so only the timeout sees it.
     start = time.perf_counter()
-    result = train_with_fault(tmp_path, at_steps=400, sig=signal.SIGSTOP, algo="a2c", env="CartPole-v1",
-                              steps=2000, worker_timeout_s=4)
+    result = train_with_fault(tmp_path, at_steps=400, sig=signal.SIGSTOP, algo="a2c", env="Acrobot-v1",
+                              envs_per_worker=2, fragment_length=5, steps=2000, worker_timeout_s=4)
     assert int(metrics_rows(tmp_path)[-1]["worker_restarts"]) == 1
-    assert result.env_steps == 40 * result.learner.version >= 2000
+    assert result.env_steps == 2 * 2 * 5 * result.learner.version >= 2000  # whole rounds only
     assert time.perf_counter() - start > 4  # the round waited out the timeout
 
 
@@ -141,7 +140,7 @@ def test_replacement_has_a_fresh_seed_stream_and_the_latest_weights():
 
 
 def test_a_frozen_worker_is_replaced_on_the_async_path():
-    backend = RayBackend(one_worker(), worker_timeout_s=4)
+    backend = RayBackend(one_worker(env_id="Acrobot-v1"), worker_timeout_s=4)
     try:
         backend.request(0)
         backend.next()  # the worker is up
