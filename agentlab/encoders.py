@@ -132,6 +132,7 @@ class ObsAdapter(nn.Module):
         self.body = body
         self.features_dim: int = body.features_dim
         self.num_states = int(space.n) if isinstance(space, gym.spaces.Discrete) else 0
+        self.first_state = int(space.start) if isinstance(space, gym.spaces.Discrete) else 0  # Discrete(n, start)
         self.image = is_image(space)
         self.hwc = self.image and _is_hwc(space.shape)
         self.unsqueeze = self.image and len(space.shape) == 2
@@ -151,7 +152,7 @@ class ObsAdapter(nn.Module):
 
     def prepare(self, obs: torch.Tensor) -> torch.Tensor:
         if self.num_states:
-            return F.one_hot(obs.long().view(-1), self.num_states).float()  # [B] → [B, n]
+            return F.one_hot(obs.long().view(-1) - self.first_state, self.num_states).float()  # [B] → [B, n]
         if not self.image:
             return obs.float().flatten(1)  # [B, ...] → [B, D]
         x = obs.float() / 255.0
@@ -239,8 +240,17 @@ def build_encoder(obs_space: gym.Space, name: str = "auto", hidden_sizes: Sequen
     return encoder
 
 
+def check_space(obs_space: gym.Space) -> None:
+    """Deep agents read Box observations (vectors, grids, images) and Discrete ones (one-hot); else a ConfigError."""
+    if not isinstance(obs_space, gym.spaces.Box | gym.spaces.Discrete):
+        raise ConfigError(f"observation space {type(obs_space).__name__} ({obs_space}) is not supported by the deep "
+                          "agents, which take Box or Discrete observations; wrap the env (e.g. "
+                          "gymnasium.wrappers.FlattenObservation) or pick another env")
+
+
 def make_encoder(obs_space: gym.Space, name: str = "auto", **kwargs: object) -> ObsAdapter:
     """An ``ObsAdapter`` around the named body; ``kwargs`` go to the body (``hidden_sizes`` for ``mlp``)."""
+    check_space(obs_space)
     name = resolve_name(obs_space, name)
     if name in IMAGE_ENCODERS and not is_image(obs_space):
         raise ConfigError(f"encoder '{name}' needs image observations (uint8 Box), got {obs_space}; "

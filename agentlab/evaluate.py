@@ -1,12 +1,15 @@
-"""Greedy evaluation of a trained run: ``python -m agentlab.evaluate RUN_DIR [--episodes N] [--seed S] [--gif F]``.
+"""Greedy evaluation of a trained run: ``python -m agentlab.evaluate RUN_DIR [--episodes N] [--seed S] [--gif F]
+[--checkpoint best|latest]``.
 
 Evaluation uses the evaluation env (Atari: raw game score, full games) and the greedy policy
-(``explore=False``: no ε, no sampling, noisy nets at their mean).
+(``explore=False``: no ε, no sampling, noisy nets at their mean). It acts from the run's best checkpoint
+(the best periodic evaluation, runs with ``eval_every``) when there is one, else from the latest.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
@@ -52,8 +55,12 @@ def evaluate_weights(algorithm: Algorithm, algo_cfg: Any, env_id: str, weights: 
     return {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)), "episodes": episodes}
 
 
-def load_run(run_dir: str | Path) -> tuple[dict[str, Any], Algorithm, Any, Any]:
-    """The saved config, algorithm, algorithm config and a learner restored from the latest checkpoint."""
+CHECKPOINTS = ("auto", "best", "latest")
+"""Which checkpoint a policy is loaded from: ``auto`` is best when the run has one, else latest."""
+
+
+def load_run(run_dir: str | Path, checkpoint: str = "auto") -> tuple[dict[str, Any], Algorithm, Any, Any]:
+    """The saved config, algorithm, algorithm config and a learner restored from ``checkpoint`` (``CHECKPOINTS``)."""
     cfg = runs.read_config(run_dir)
     algo_name, env_id = cfg["run"]["algo"], cfg["run"]["env"]
     if algo_name not in algorithms.REGISTRY:
@@ -62,24 +69,32 @@ def load_run(run_dir: str | Path) -> tuple[dict[str, Any], Algorithm, Any, Any]:
     from agentlab.train import make_env_checked, resolve  # train imports this module
 
     _, algo_cfg, _ = resolve({}, cfg)  # the saved config typed and validated, as a resume reads it
+    state = runs.load_policy_checkpoint(run_dir, checkpoint)[1]["learner"]  # on the CPU, wherever it was trained
     probe = make_env_checked(env_id)
     learner = algorithm.make_learner(algo_cfg, probe.observation_space, probe.action_space, 0, "cpu")
     probe.close()
-    learner.load_state_dict(runs.load_latest(run_dir)[1]["learner"])  # on the CPU, wherever it was trained
+    learner.load_state_dict(state)
     return cfg, algorithm, algo_cfg, learner
 
 
-def write_gif(frames: list[np.ndarray], path: Path, fps: int = 8) -> None:
-    from matplotlib import animation
-    from matplotlib import pyplot as plt
+def load_policy(run_dir: str | Path, checkpoint: str = "auto") -> Any:
+    """A run's actor with the weights of ``checkpoint`` (best if the run has one): ``act(obs[None], explore=False)``."""
+    cfg, algorithm, algo_cfg, learner = load_run(run_dir, checkpoint)
+    env = envs.make_eval(cfg["run"]["env"])
+    actor = algorithm.make_actor(algo_cfg, env.observation_space, env.action_space, 0, 1, 0)
+    env.close()
+    actor.set_weights(learner.get_weights(), 0)
+    return actor
 
-    fig = plt.figure(figsize=(frames[0].shape[1] / 50, frames[0].shape[0] / 50), dpi=50)
-    ax = fig.add_axes((0, 0, 1, 1))
-    ax.axis("off")
-    image = ax.imshow(frames[0])
-    anim = animation.FuncAnimation(fig, lambda i: [image.set_data(frames[i])], frames=len(frames))
-    anim.save(str(path), writer=animation.PillowWriter(fps=fps))
-    plt.close(fig)
+
+def write_gif(frames: list[np.ndarray], path: Path, fps: int = 8) -> None:
+    """The RGB ``frames`` ``[H, W, 3]`` (uint8) as an animated GIF, written atomically."""
+    from PIL import Image
+
+    images = [Image.fromarray(np.asarray(frame, dtype=np.uint8)) for frame in frames]
+    tmp = path.with_name(f".{path.name}.tmp")
+    images[0].save(tmp, format="GIF", save_all=True, append_images=images[1:], duration=round(1000 / fps), loop=0)
+    tmp.replace(path)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -88,11 +103,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--episodes", type=count(1), default=10)
     parser.add_argument("--seed", type=count(0), default=0)
     parser.add_argument("--gif", type=output_file(".gif"), help="write the first episode as an animated GIF")
+    parser.add_argument("--checkpoint", choices=CHECKPOINTS, default="auto",
+                        help="act from the best evaluated checkpoint or the latest (auto: best if the run has one)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # acting is one observation at a time: extra threads only add contention
     try:
-        cfg, algorithm, algo_cfg, learner = load_run(args.run_dir)
+        cfg, algorithm, algo_cfg, learner = load_run(args.run_dir, args.checkpoint)
         env_id = cfg["run"]["env"]
+        if args.gif:  # classic control draws with pygame: off-screen, without SDL's complaint about no display
+            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
         env = envs.make_eval(env_id, render_mode="rgb_array") if args.gif else envs.make_eval(env_id)
         frames: list | None = [] if args.gif else None
         states: list = []

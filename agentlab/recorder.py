@@ -1,7 +1,12 @@
-"""What a run writes as it goes: episodes.csv, metrics.csv, evals.csv, and the progress bar.
+"""What a run writes as it goes: episodes.csv, metrics.csv, evals.csv, TensorBoard scalars, and the progress bar.
 
 The driver hands the recorder every finished episode, every metrics row and every evaluation; the
-recorder owns the CSV files (``runs.CsvLog``) and the recent-return window shown on the progress bar.
+recorder owns the CSV files (``runs.CsvLog``), the TensorBoard event files under ``RUN_DIR/tb/``
+(``tensorboard --logdir runs``) and the recent-return window shown on the progress bar.
+
+TensorBoard tags are ``<csv file>/<column>`` at step ``env_steps``: ``episodes/return``, ``episodes/length``,
+``metrics/loss``, ``metrics/steps_per_s``, ... (every numeric metrics.csv column), ``evals/mean_return``,
+``evals/std_return``. A resumed run appends a new event file and hides the old one's events past its checkpoint.
 """
 
 from __future__ import annotations
@@ -16,6 +21,8 @@ import numpy as np
 from agentlab import runs
 from agentlab.core import Sample
 
+EVAL_COLUMNS = ["env_steps", "wall_time", "mean_return", "std_return"]
+
 
 class Recorder:
     """Episode and metric logging, progress, and the recent-return window."""
@@ -23,7 +30,11 @@ class Recorder:
     def __init__(self, run_dir: Path, total_steps: int, start_steps: int, progress: bool, start_wall: float):
         self.episodes_log = runs.CsvLog(run_dir / "episodes.csv", runs.EPISODE_COLUMNS)
         self.metrics_log = runs.CsvLog(run_dir / "metrics.csv")
-        self.evals_log = runs.CsvLog(run_dir / "evals.csv", ["env_steps", "wall_time", "mean_return", "std_return"])
+        self.evals_log = runs.CsvLog(run_dir / "evals.csv", EVAL_COLUMNS)
+        from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package; loads it only here
+
+        # Rows after the checkpoint a resume starts from are dropped from the CSVs; purge_step hides them here.
+        self.tb = SummaryWriter(str(run_dir / "tb"), purge_step=start_steps + 1 if start_steps else None)
         self.recent: deque[float] = deque(maxlen=100)
         self.t0 = time.perf_counter() - start_wall
         self.last_steps, self.last_time = start_steps, time.perf_counter()
@@ -44,6 +55,8 @@ class Recorder:
             self.recent.append(ep.ret)
             self.episodes_log.write({"env_steps": env_steps, "wall_time": self.wall, "worker": ep.worker,
                                      "return": ep.ret, "length": ep.length})
+            self.tb.add_scalar("episodes/return", ep.ret, env_steps)
+            self.tb.add_scalar("episodes/length", ep.length, env_steps)
 
     @property
     def return_mean(self) -> float:
@@ -55,7 +68,23 @@ class Recorder:
         rate = (env_steps - self.last_steps) / max(now - self.last_time, 1e-9)
         self.last_steps, self.last_time = env_steps, now
         row = {"env_steps": env_steps, "wall_time": self.wall, "steps_per_s": rate, "return_mean": self.return_mean}
-        self.metrics_log.write({**row, **learner_metrics, "updates": updates})  # an int, over DQN's float
+        row = {**row, **learner_metrics, "updates": updates}  # an int, over DQN's float
+        self.metrics_log.write(row)
+        self.scalars("metrics", env_steps, row)
+
+    def evaluation(self, env_steps: int, result: dict[str, float]) -> None:
+        """One evals.csv row for a periodic greedy evaluation; its mean return stays on the progress bar."""
+        row = {"env_steps": env_steps, "wall_time": self.wall, **result}
+        self.evals_log.write(row)
+        self.scalars("evals", env_steps, row)
+        self.last_eval = result["mean_return"]
+
+    def scalars(self, section: str, env_steps: int, row: dict[str, float]) -> None:
+        """A CSV row's numeric columns as TensorBoard scalars ``section/column`` at step ``env_steps``."""
+        for key, value in row.items():
+            if key != "env_steps" and isinstance(value, int | float | np.number) and not math.isnan(value):
+                self.tb.add_scalar(f"{section}/{key}", float(value), env_steps)
+        self.tb.flush()
 
     def progress(self, env_steps: int, metrics: dict[str, float]) -> None:
         if self.bar is not None:
@@ -74,3 +103,4 @@ class Recorder:
             self.bar.close()
         for log in (self.episodes_log, self.metrics_log, self.evals_log):
             log.close()
+        self.tb.close()

@@ -26,10 +26,14 @@ EPISODE_COLUMNS = ["env_steps", "wall_time", "worker", "return", "length"]
 KEEP_CHECKPOINTS = 3
 
 
+def run_stem(algo: str, env: str, root: str | Path = "runs") -> Path:
+    """runs/<date-time>_<algo>_<env>: what a run folder's name starts with (``_s<seed>`` follows)."""
+    return Path(root) / f"{time.strftime('%Y%m%d-%H%M%S')}_{algo}_{re.sub(r'[^A-Za-z0-9.-]+', '-', env)}"
+
+
 def new_run_dir(algo: str, env: str, seed: int, root: str | Path = "runs") -> Path:
     """runs/<date-time>_<algo>_<env>_s<seed>: a listing sorts by time and says what ran."""
-    stamp = time.strftime("%Y%m%d-%H%M%S")
-    name = f"{stamp}_{algo}_{re.sub(r'[^A-Za-z0-9.-]+', '-', env)}_s{seed}"
+    name = f"{run_stem(algo, env, root).name}_s{seed}"
     path, n = Path(root) / name, 1
     while path.exists():
         n += 1
@@ -196,19 +200,60 @@ def save_checkpoint(run_dir: Path, state: dict[str, Any], env_steps: int) -> Pat
             load_checkpoint(path)
         except ConfigError:
             os.replace(path, path.with_name(path.name + ".corrupt"))
-    tmp = folder / f".{path.name}.tmp"
-    with open(tmp, "wb") as f:
-        torch.save(to_saveable({"format": CHECKPOINT_FORMAT, **state}), f)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    _write_checkpoint(path, state)
     for old in sorted(folder.glob("ckpt_*.pt"))[:-KEEP_CHECKPOINTS]:
         old.unlink()
     return path
 
 
+def _write_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    tmp = path.with_name(f".{path.name}.tmp")
+    with open(tmp, "wb") as f:
+        torch.save(to_saveable({"format": CHECKPOINT_FORMAT, **state}), f)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+BEST = "best.pt"
+"""``checkpoints/best.pt``: the learner at the periodic greedy evaluation with the highest mean return so far, with
+its ``env_steps`` and ``eval``. Not a resume point (``checkpoints()`` does not list it); evaluate and GIFs use it."""
+
+
+def save_best(run_dir: Path, state: dict[str, Any]) -> Path:
+    """Write ``checkpoints/best.pt`` atomically (same format as the others; ``state`` holds ``eval``)."""
+    path = run_dir / "checkpoints" / BEST
+    path.parent.mkdir(exist_ok=True)
+    _write_checkpoint(path, state)
+    return path
+
+
+def best_eval(run_dir: str | Path) -> dict[str, Any] | None:
+    """The evaluation that made the run's best checkpoint (None without a readable one), so a resume keeps it."""
+    path = Path(run_dir) / "checkpoints" / BEST
+    if not path.is_file():
+        return None
+    try:
+        return dict(load_checkpoint(path)["eval"])
+    except (ConfigError, KeyError, TypeError, ValueError) as e:
+        print(f"warning: {str(e).split(';')[0]}; the next evaluation replaces the best checkpoint", file=sys.stderr)
+        return None
+
+
+def load_policy_checkpoint(run_dir: str | Path, which: str = "auto") -> tuple[Path, dict[str, Any]]:
+    """The checkpoint to act from: ``best`` (one-line error if the run has none), ``latest``, or ``auto``
+    (best when the run has one, else latest)."""
+    path = Path(run_dir) / "checkpoints" / BEST
+    if which == "best" and not path.is_file():
+        raise ConfigError(f"run '{run_dir}' has no best checkpoint (written only by runs with --set eval_every=N); "
+                          "use --checkpoint latest")
+    if which != "latest" and path.is_file():
+        return path, load_checkpoint(path)
+    return load_latest(run_dir)
+
+
 def checkpoints(run_dir: str | Path) -> list[Path]:
-    """The run's checkpoints, oldest first."""
+    """The run's checkpoints to resume from, oldest first (``best.pt`` is not one)."""
     return sorted((Path(run_dir) / "checkpoints").glob("ckpt_*.pt"))
 
 

@@ -18,7 +18,7 @@ import torch
 import envs
 from agentlab.config import CliParser, ConfigError, count, output_file
 from agentlab.encoders import is_image
-from agentlab.evaluate import load_run
+from agentlab.evaluate import CHECKPOINTS, load_run
 
 
 def action_scores(learner: object) -> Callable[[torch.Tensor], torch.Tensor]:
@@ -56,9 +56,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--frames", type=count(1), default=4, help="states of the greedy episode to show")
     parser.add_argument("--every", type=count(1), default=5, help="env steps between the states shown")
     parser.add_argument("--seed", type=count(0), default=0)
+    parser.add_argument("--checkpoint", choices=CHECKPOINTS, default="auto",
+                        help="the best evaluated checkpoint or the latest (auto: best if the run has one)")
     args = parser.parse_args(argv)
     try:
-        cfg, algorithm, algo_cfg, learner = load_run(args.run_dir)
+        cfg, algorithm, algo_cfg, learner = load_run(args.run_dir, args.checkpoint)
         env = envs.make_eval(cfg["run"]["env"])
         if not is_image(env.observation_space):
             raise ConfigError(f"saliency maps need image observations, and {cfg['run']['env']} gives "

@@ -118,6 +118,8 @@ class Driver:
         self.fragments_done = [0] * run_cfg.workers
         self.stop_signal: int | None = None  # set by a SIGINT/SIGTERM handler; the loop ends after this round
         self.restored = "driver" in start and self.restore(start["driver"])
+        best = runs.best_eval(run_dir)
+        self.best_return: float | None = None if best is None else float(best["mean_return"])
 
     def state(self) -> dict[str, Any]:
         """The loop's own state: its marks, the return window, the process's RNGs and (local) the workers'."""
@@ -201,9 +203,9 @@ class Driver:
         if self.env_steps >= self.next_eval:
             self.next_eval += cfg.eval_every
             result = self.evaluate(cfg.eval_episodes or 10, seed=cfg.seed + 999_983)
-            self.rec.evals_log.write({"env_steps": self.env_steps, "wall_time": self.rec.wall, **result})
+            self.rec.evaluation(self.env_steps, result)
             self.metrics = {**self.metrics, "eval": result["mean_return"]}
-            self.rec.last_eval = result["mean_return"]
+            self.keep_best(result)
             if cfg.solve_return is not None and result["mean_return"] >= cfg.solve_return:
                 self.solved_at = self.env_steps
         if self.env_steps >= self.next_log or self.done():
@@ -215,6 +217,14 @@ class Driver:
             self.next_ckpt += self.ckpt_every
             self.checkpoint()
         self.rec.progress(self.env_steps, self.metrics)
+
+    def keep_best(self, result: dict[str, Any]) -> None:
+        """Save the learner as checkpoints/best.pt when ``result`` beats every earlier evaluation of the run
+        (SB3's EvalCallback ``best_model``); the best of the run before a resume counts too."""
+        if self.best_return is None or result["mean_return"] > self.best_return:
+            self.best_return = result["mean_return"]
+            runs.save_best(self.run_dir, {"learner": self.learner.state_dict(), "env_steps": self.env_steps,
+                                          "eval": result, "algo": self.run_cfg.algo, "env": self.run_cfg.env})
 
     def evaluate(self, episodes: int, seed: int) -> dict[str, Any]:
         return evaluate_weights(self.algorithm, self.algo_cfg, self.run_cfg.env, self.weights(), episodes, seed)

@@ -5,11 +5,14 @@ the ``agentlab/`` gridworlds and ``MinAtar/`` ids (``envs.minatar``) always, ale
 when an id is not otherwise registered (a CartPole worker never loads the emulator). ALE ids get
 the DQN pipeline of ``envs.atari``: training clips rewards and ends episodes at a lost life;
 evaluation plays whole games for the raw score. Other ids come from ``gymnasium.make`` unchanged, the same for both.
+A third-party env is named as gymnasium names it, ``module:EnvId`` included: the module is imported (it
+registers its ids), in every worker too, before the id is looked up.
 """
 
 from __future__ import annotations
 
 import difflib
+import importlib
 from dataclasses import replace
 from typing import Any
 
@@ -57,9 +60,9 @@ def _make(env_id: str, seed: int | None, train: bool, kwargs: dict[str, Any]) ->
 
         overrides = {k: v for k, v in kwargs.items() if k in CONFIG_KEYS}
         ale_kwargs = {k: v for k, v in kwargs.items() if k not in CONFIG_KEYS}
-        env = make_atari(env_id, replace(TRAIN if train else EVAL, **overrides), **ale_kwargs)
+        env = make_atari(spec.id, replace(TRAIN if train else EVAL, **overrides), **ale_kwargs)
     else:
-        env = gymnasium.make(env_id, **kwargs)
+        env = gymnasium.make(spec.id, **kwargs)
     if seed is not None:
         env = SeedFirstReset(env, seed)
         env.action_space.seed(seed)
@@ -72,6 +75,14 @@ def resolve(env_id: str) -> EnvSpec:
 
     register_gridworlds()
     register_minatar()  # again: ours replace ids that minatar.gym.register_envs() may have registered since
+    if ":" in env_id:  # module:EnvId, as gymnasium.make takes it: importing the module registers the id
+        module, _, env_id = env_id.partition(":")
+        try:
+            importlib.import_module(module)
+        except Exception as e:  # ImportError, or the module's own failure while registering
+            raise ValueError(f"env id '{module}:{env_id}': importing module '{module}' failed "
+                             f"({type(e).__name__}: {str(e).splitlines()[0] if str(e) else ''}); install it or "
+                             "put it on PYTHONPATH") from None
     if env_id not in gymnasium.registry:
         _register_ale(env_id)
     if env_id not in gymnasium.registry:
