@@ -20,18 +20,22 @@ from generative.models import KINDS, ModelConfig
 from generative.ring import RingConfig, draw, train_ring_gan
 from generative.train import TrainConfig, train
 
-COLUMNS = ("recon_mse", "pca_recon_mse", "elbo", "fid", "pca_fid", "real_fid", "class_acc", "steps",
-           "train_cpu_seconds")
+COLUMNS = ("recon_mse", "pca_recon_mse", "denoise_mse", "pca_denoise_mse", "elbo", "fid", "pca_fid", "real_fid",
+           "class_acc", "steps", "train_cpu_seconds")
 
 
 def checks(results: dict[str, dict], ring: dict) -> list[tuple[str, bool]]:
     """The issue's claims, each with whether this run shows it."""
     out = []
-    for kind in ("ae", "dae", "vae", "cvae"):
+    for kind in ("ae", "vae", "cvae"):
         m = results.get(kind)
         if m:
             out.append((f"{kind} recon_mse {m['recon_mse']:.4f} < PCA's {m['pca_recon_mse']:.4f}",
                         m["recon_mse"] < m["pca_recon_mse"]))
+    if "dae" in results:
+        m = results["dae"]
+        out.append((f"dae denoise_mse {m['denoise_mse']:.4f} < PCA's from the same masked images "
+                    f"{m['pca_denoise_mse']:.4f}", m["denoise_mse"] < m["pca_denoise_mse"]))
     for kind in ("cvae", "cgan"):
         if kind in results:
             out.append((f"{kind} class_acc {results[kind]['class_acc']:.3f} >= 0.90",

@@ -9,7 +9,9 @@ Writes into ``--out``: ``model.pt`` (``{config, state_dict}``, loads with ``weig
 ``python -m generative.sample``), ``metrics.json`` and ``samples.png`` (samples, a row per class for the
 conditional models; for the autoencoders, inputs above their reconstructions).
 
-Held-out metrics: ``recon_mse`` (per pixel and channel; the VAEs decode the posterior mean); ``elbo`` in nats
+Held-out metrics: ``recon_mse`` (per pixel and channel; the VAEs decode the posterior mean); for the
+denoising autoencoder also ``denoise_mse``, the clean images back from masked ones (its training task: it
+sees clean inputs only at test time, with more signal than it was trained on); ``elbo`` in nats
 per image for the VAEs; ``fid``, the Fréchet distance between the features (``generative.fid``) of samples and
 of held-out images; ``class_acc`` for conditional models, the shapes classifier's accuracy on samples
 generated per class. Beside them, the baselines of the same run: PCA at the same latent size (``pca_recon_mse``,
@@ -189,6 +191,8 @@ def evaluate(model: nn.Module, config: TrainConfig, x: torch.Tensor, y: torch.Te
     real_features = classify(classifier, x[half:2 * half])[0]  # held-out half B
     if kind not in ("gan", "cgan"):
         metrics["recon_mse"] = float(F.mse_loss(reconstruct(model, config.model, x, y), x))
+    if kind == "dae":  # its own task: the clean x back from x̃ ~ q_D(x̃|x)
+        metrics["denoise_mse"] = float(F.mse_loss(model(corrupt(x, config, seed)), x))
     if kind in ("vae", "cvae"):
         x_mean, mu, logvar = model(x, y if kind == "cvae" else None)
         _, terms = negative_elbo(x, x_mean, mu, logvar, config.decoder_std)
@@ -202,16 +206,25 @@ def evaluate(model: nn.Module, config: TrainConfig, x: torch.Tensor, y: torch.Te
     return metrics
 
 
-def baselines(train_x: torch.Tensor, x: torch.Tensor, latent_dim: int, classifier: ShapeClassifier,
+def corrupt(x: torch.Tensor, config: TrainConfig, seed: int) -> torch.Tensor:
+    """The held-out images under the denoising autoencoder's masking noise, the same draw every time."""
+    return mask_noise(x, config.mask_fraction, torch.Generator().manual_seed(seed))
+
+
+def baselines(train_x: torch.Tensor, x: torch.Tensor, config: TrainConfig, classifier: ShapeClassifier,
               seed: int) -> dict:
-    """PCA at ``latent_dim`` (held-out ``recon_mse``, ``fid`` of its samples) and the real-versus-real ``fid``."""
-    pca = PCA.fit(train_x, latent_dim)
+    """PCA at the same latent size (held-out ``recon_mse``, ``fid`` of its samples; for a denoising
+    autoencoder, ``denoise_mse`` from the same corrupted images) and the real-versus-real ``fid``."""
+    pca = PCA.fit(train_x, config.model.latent_dim)
     half = len(x) // 2
     real_a, real_b = (classify(classifier, part)[0] for part in (x[:half], x[half:2 * half]))
     samples = pca.sample(half, torch.Generator().manual_seed(seed)).view(-1, *x.shape[1:]).clamp(0, 1)
-    return {"pca_recon_mse": float(F.mse_loss(pca.reconstruct(x).clamp(0, 1), x)),
-            "pca_fid": feature_distance(classify(classifier, samples)[0], real_b),
-            "real_fid": feature_distance(real_a, real_b)}
+    metrics = {"pca_recon_mse": float(F.mse_loss(pca.reconstruct(x).clamp(0, 1), x)),
+               "pca_fid": feature_distance(classify(classifier, samples)[0], real_b),
+               "real_fid": feature_distance(real_a, real_b)}
+    if config.model.kind == "dae":
+        metrics["pca_denoise_mse"] = float(F.mse_loss(pca.reconstruct(corrupt(x, config, seed)).clamp(0, 1), x))
+    return metrics
 
 
 @torch.no_grad()
@@ -221,7 +234,7 @@ def picture(model: nn.Module, config: TrainConfig, x: torch.Tensor, y: torch.Ten
     if kind in ("ae", "dae"):
         inputs = x[:2 * columns]
         if kind == "dae":
-            inputs = mask_noise(inputs, config.mask_fraction, torch.Generator().manual_seed(seed))
+            inputs = corrupt(inputs, config, seed)
         recon = model(inputs)
         return torch.stack([inputs[:columns], recon[:columns], inputs[columns:], recon[columns:]])
     rows = config.model.num_classes if kind in CONDITIONAL else 6
@@ -248,7 +261,7 @@ def train(minutes: float, out: Path, seed: int = 0, config: TrainConfig | None =
     model.train()
     result = train_for(minutes, step, optimizers, clock=config.clock, log_every_s=config.log_every_s)
     metrics = evaluate(model, config, heldout_x, heldout_y, classifier, seed + 1)
-    metrics.update(baselines(train_x, heldout_x, config.model.latent_dim, classifier, seed + 1))
+    metrics.update(baselines(train_x, heldout_x, config, classifier, seed + 1))
     metrics.update(classifier_heldout_acc=classifier_acc, steps=result.steps,
                    images_seen=result.steps * config.batch_size, train_seconds=round(result.train_seconds, 1),
                    train_cpu_seconds=round(result.train_cpu_seconds, 1), heldout_seed=seed + 1, seed=seed,

@@ -172,8 +172,10 @@ def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
         out = tmp_path / f"drawn{len(extra)}.png"
         assert sample_main([str(run), "--out", str(out), "--rows", "2", "--columns", "3", *extra]) == 0
         assert out.read_bytes()[:4] == b"\x89PNG"
-    assert train_main(["ae", "--out", str(tmp_path / "ae"), *common]) == 0
-    assert "fid" not in json.loads((tmp_path / "ae" / "metrics.json").read_text())
+    assert train_main(["dae", "--out", str(tmp_path / "ae"), *common]) == 0
+    metrics = json.loads((tmp_path / "ae" / "metrics.json").read_text())
+    assert "fid" not in metrics and math.isfinite(metrics["denoise_mse"] + metrics["pca_denoise_mse"])
+    assert metrics["pca_denoise_mse"] > metrics["pca_recon_mse"]  # masked inputs are harder to reconstruct
     capsys.readouterr()
     with pytest.raises(SystemExit) as exit_info:  # an autoencoder has no prior to sample
         sample_main([str(tmp_path / "ae"), "--out", str(tmp_path / "x.png")])
