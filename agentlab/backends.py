@@ -140,16 +140,26 @@ class RayBackend:
                     raise  # its constructor raised: a bug or a bad setting, which a replacement would repeat
                 self.replace(i, type(e).__name__)  # asks the replacement for this sample too
                 continue
-            del self.pending[ready[0]]
-            self.owed[i] -= 1
-            self.waiting_since[i], self.booting[i] = time.monotonic(), None
+            self.received([ready[0]])
             return sample
 
     def sample_all(self) -> list[Sample]:
         """One sample from every worker; a worker that fails mid-round is replaced and asked again."""
         for i in range(len(self.workers)):
             self.request(i)
-        return sorted((self.next() for _ in self.workers), key=lambda s: s.worker)
+        refs = list(self.pending)
+        try:  # the usual round: one call, as without fault handling
+            samples = self.ray.get(refs, timeout=self.wait_s())
+        except (self.ray.exceptions.GetTimeoutError, *self.faults):  # someone is late or gone: one by one
+            return sorted((self.next() for _ in self.workers), key=lambda s: s.worker)
+        self.received(refs)
+        return sorted(samples, key=lambda s: s.worker)
+
+    def received(self, refs: list[Any]) -> None:
+        for ref in refs:
+            i = self.pending.pop(ref)
+            self.owed[i] -= 1
+            self.waiting_since[i], self.booting[i] = time.monotonic(), None
 
     def set_weights(self, i: int, weights: Any, version: int) -> None:
         # One object-store copy per weight version, however many workers fetch it.
