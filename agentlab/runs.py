@@ -16,11 +16,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import torch
 import yaml
 
 from agentlab.config import ConfigError
+from agentlab.saveable import from_saveable, to_saveable
 
 EPISODE_COLUMNS = ["env_steps", "wall_time", "worker", "return", "length"]
 KEEP_CHECKPOINTS = 3
@@ -128,13 +128,14 @@ def truncate_logs(run_dir: Path, env_steps: int) -> dict[str, int]:
         path = Path(run_dir) / name
         if not path.is_file() or not path.stat().st_size:
             continue
-        with open(path, newline="") as f:
-            header, *rows = list(csv.reader(f))
+        text = path.read_text()
+        whole = text if text.endswith("\n") else text[: text.rfind("\n") + 1]  # a kill mid-row leaves a stub
+        header, *rows = list(csv.reader(io.StringIO(whole)))
         column = header.index("env_steps")
-        kept = [r for r in rows if r and float(r[column]) <= env_steps]
-        if len(kept) < len(rows):
+        kept = [r for r in rows if len(r) == len(header) and float(r[column]) <= env_steps]
+        if len(kept) < len(rows) or whole != text:
             _write_rows(path, header, kept)
-            dropped[name] = len(rows) - len(kept)
+            dropped[name] = len(rows) - len(kept) + (whole != text)
     return dropped
 
 
@@ -158,36 +159,6 @@ CHECKPOINT_FORMAT = 1
 ``algo``, ``env``, and optionally ``driver`` (the loop's marks and RNGs) and ``workers`` (their envs and
 actors, local backend). A checkpoint without the key predates it and is read as format 1 without the
 optional parts. Bump the number when a change would make an older checkpoint load wrongly."""
-
-
-def to_saveable(value: Any) -> Any:
-    """``value`` with numpy arrays and scalars as tensors, so ``torch.load(weights_only=True)`` reads it back."""
-    if isinstance(value, np.ndarray | np.generic):
-        if value.dtype.kind in "USO":  # text (a gridworld's map): as a list, with its dtype
-            return {"__textarray__": np.asarray(value).tolist(), "dtype": value.dtype.str}
-        if isinstance(value, np.generic):
-            return {"__npscalar__": torch.from_numpy(np.array(value))}
-        return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(value))}  # shares memory: no copy
-    if isinstance(value, dict):
-        return {k: to_saveable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(to_saveable(v) for v in value)
-    return value
-
-
-def from_saveable(value: Any) -> Any:
-    """The inverse of ``to_saveable``."""
-    if isinstance(value, dict):
-        if "__ndarray__" in value:
-            return value["__ndarray__"].numpy()
-        if "__npscalar__" in value:
-            return value["__npscalar__"].numpy()[()]
-        if "__textarray__" in value:
-            return np.array(value["__textarray__"], dtype=value["dtype"])
-        return {k: from_saveable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return type(value)(from_saveable(v) for v in value)
-    return value
 
 
 def save_checkpoint(run_dir: Path, state: dict[str, Any], env_steps: int) -> Path:

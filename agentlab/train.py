@@ -101,7 +101,8 @@ class Driver:
         self.out_of_time = False  # read once a round in periodic(), so the final metrics row is always logged
         self.metrics: dict[str, float] = {}
         self.cached: tuple[int, Any] = (-1, None)
-        # A resumed run gets fresh environment seeds, so it does not replay the episodes it already saw.
+        # A resume whose workers' state is not restored (Ray) gets fresh environment seeds, so it does not replay
+        # the episodes it already saw; a restored local backend continues its own envs and RNGs exactly.
         worker_kwargs = [dict(algo=run_cfg.algo, algo_config=dataclasses.asdict(algo_cfg), env_id=run_cfg.env,
                               num_envs=run_cfg.envs_per_worker, fragment_length=run_cfg.fragment_length,
                               worker_index=i, num_workers=run_cfg.workers, seed=run_cfg.seed + self.env_steps)

@@ -22,6 +22,7 @@ from agentlab.dqn.losses import c51_loss, td_loss
 from agentlab.dqn.networks import build_q_network, update_target
 from agentlab.encoders import is_image
 from agentlab.replay import NStepAccumulator, ReplayBatch, ReplayBuffer, replay_nbytes
+from agentlab.saveable import from_saveable, to_saveable
 from agentlab.weights import to_arrays
 
 
@@ -156,12 +157,12 @@ class DQNLearner:
             "optimizer": self.optimizer.state_dict(),
             "version": self.version,
             "env_steps": self.env_steps,
-            "replay": self.replay.state_dict(contents=with_replay),
+            "replay": to_saveable(self.replay.state_dict(contents=with_replay)),
             "noise_generator": self.noise_generator.get_state(),
             "starts_at": self.starts_at,
         }
         if with_replay:
-            state["accumulator"] = self.accumulator.state_dict()
+            state["accumulator"] = to_saveable(self.accumulator.state_dict())
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
@@ -170,12 +171,12 @@ class DQNLearner:
         self.optimizer.load_state_dict(state["optimizer"])
         self.version = int(state["version"])
         self.env_steps = int(state["env_steps"])
-        self.replay.load_state_dict(state["replay"])
+        self.replay.load_state_dict(from_saveable(state["replay"]))
         self.noise_generator.set_state(state["noise_generator"])
         steps_at, version_at = state.get("starts_at", (0, 0))
         self.starts_at = (int(steps_at), int(version_at))
         if "contents" in state["replay"]:
-            self.accumulator.load_state_dict(state.get("accumulator", {}))
+            self.accumulator.load_state_dict(from_saveable(state.get("accumulator", {})))
         else:  # an empty buffer: collect learning_starts steps again before learning
             self.starts_at = (self.env_steps, self.version)
             print(f"resume: the checkpoint holds no replay (checkpoint_replay={self.cfg.checkpoint_replay}); "
