@@ -146,6 +146,7 @@ def train_seeds(values: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]
 
         from agentlab.backends import init_ray
 
+        per_seed = [{**v, "run_dir": str(Path(v["run_dir"]).resolve())} for v in per_seed]  # tasks run elsewhere
         started = init_ray(run_cfg.address, run_cfg.dashboard,
                            num_cpus=max(os.cpu_count() or 1, len(seeds) * run_cfg.workers))
         try:  # the tasks hold no CPU: their workers (Ray actors, one CPU each) do the stepping

@@ -332,3 +332,22 @@ def test_dqn_learns_a_gridworld_from_one_hot_discrete_observations(tmp_path):
                     "eval_episodes": 1, "run_dir": str(tmp_path / "grid"), "learning_starts": 200, "gamma": 0.9,
                     "epsilon_decay_steps": 1000, "target_update_period": 100, "replay_ratio": 1.0}, progress=False)
     assert result.eval["mean_return"] >= -20  # an untrained greedy policy wanders until the 100-step limit: -100
+
+
+@pytest.mark.parametrize("algo", ["rainbow", "a2c", "a3c", "ppo"])
+def test_deep_agents_take_discrete_observations_one_hot(algo, tmp_path):
+    from agentlab.train import train
+
+    torch.set_num_threads(1)
+    result = train({"algo": algo, "env": "FrozenLake-v1", "steps": 200, "backend": "local", "workers": 1,
+                    "eval_episodes": 1, "run_dir": str(tmp_path / algo)}, progress=False)
+    assert result.env_steps >= 200 and 0.0 <= result.eval["mean_return"] <= 1.0
+
+    def weights(state):
+        for key, value in state.items():
+            if isinstance(value, dict):
+                yield from weights(value)
+            elif key.endswith("weight") and isinstance(value, torch.Tensor) and value.ndim == 2:
+                yield value
+
+    assert 16 in {w.shape[1] for w in weights(result.learner.state_dict())}  # a layer reads the 16 states one-hot
