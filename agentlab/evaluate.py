@@ -97,6 +97,26 @@ def write_gif(frames: list[np.ndarray], path: Path, fps: int = 8) -> None:
     tmp.replace(path)
 
 
+def gif_env(env_id: str) -> Any:
+    """The evaluation env drawing RGB frames (``render_mode="rgb_array"``), or a one-line ConfigError saying why not."""
+    import gymnasium
+
+    os.environ.setdefault("SDL_VIDEODRIVER", "dummy")  # classic control draws with pygame, off-screen
+    probe = envs.make_eval(env_id)
+    modes = probe.metadata.get("render_modes", [])
+    probe.close()
+    if "rgb_array" not in modes:
+        raise ConfigError(f"env {env_id} cannot draw frames (its render modes: {modes or 'none'}); "
+                          "evaluate it without --gif")
+    try:
+        env = envs.make_eval(env_id, render_mode="rgb_array")
+        env.reset(seed=0)
+        env.render()  # gymnasium imports its drawing library (pygame for classic control) here
+    except gymnasium.error.DependencyNotInstalled as e:
+        raise ConfigError(f"--gif on {env_id}: {str(e).splitlines()[0]}") from None
+    return env
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = CliParser(prog="python -m agentlab.evaluate", description=__doc__)
     parser.add_argument("run_dir")
@@ -110,9 +130,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         cfg, algorithm, algo_cfg, learner = load_run(args.run_dir, args.checkpoint)
         env_id = cfg["run"]["env"]
-        if args.gif:  # classic control draws with pygame: off-screen, without SDL's complaint about no display
-            os.environ.setdefault("SDL_VIDEODRIVER", "dummy")
-        env = envs.make_eval(env_id, render_mode="rgb_array") if args.gif else envs.make_eval(env_id)
+        env = gif_env(env_id) if args.gif else envs.make_eval(env_id)
         frames: list | None = [] if args.gif else None
         states: list = []
         result = evaluate_weights(algorithm, algo_cfg, env_id, learner.get_weights(), args.episodes, args.seed,

@@ -207,6 +207,39 @@ def test_gif_of_a_cartpole_episode(dqn_run, tmp_path, capsys):
     assert shown == pytest.approx(steps * 125, rel=0.06)  # every step's frame at 8 a second (GIFs count in 10 ms)
 
 
+class RandomActor:
+    def __init__(self, space):
+        self.space = space
+
+    def act(self, obs, explore=True):
+        return [self.space.sample()]
+
+
+@pytest.mark.parametrize("env_id", ["ALE/Pong-v5", "MinAtar/Breakout-v1", "Acrobot-v1", "agentlab/FourRooms-v0"])
+def test_every_kind_of_env_draws_gif_frames(env_id, tmp_path):
+    import envs
+
+    evaluate.gif_env(env_id)  # the check evaluate --gif makes: it can draw
+    env = envs.make_eval(env_id, render_mode="rgb_array", max_episode_steps=12)
+    env.action_space.seed(0)
+    frames: list = []
+    evaluate.run_episodes(RandomActor(env.action_space), env, 1, seed=0, frames=frames)
+    assert 1 <= len(frames) <= 12
+    assert all(f.ndim == 3 and f.shape[2] == 3 and f.dtype == np.uint8 for f in frames)
+    evaluate.write_gif(frames, tmp_path / "episode.gif")
+    from PIL import Image
+
+    with Image.open(tmp_path / "episode.gif") as image:
+        assert image.size == (frames[0].shape[1], frames[0].shape[0])
+
+
+def test_an_env_that_cannot_draw_is_one_line(toy_module):
+    from agentlab.config import ConfigError
+
+    with pytest.raises(ConfigError, match="cannot draw frames .* without --gif"):
+        evaluate.gif_env(f"{toy_module}:ToyLine-v0")
+
+
 def test_end_of_run_summary_names_the_folder_eval_and_commands(dqn_run):
     run_dir, err = dqn_run
     assert f"run folder: {run_dir}" in err and "final eval: mean return" in err and "best checkpoint" in err
