@@ -131,6 +131,7 @@ def plot_stats(table: dict[str, dict[str, list[float]]], summaries: dict[str, di
             ax.plot([point, point], [row - 0.25, row + 0.25], color=colors[algo], lw=2)
         ax.set_yticks(range(len(summaries)), list(summaries) if name == "mean" else [""] * len(summaries))
         ax.set_title(name, fontsize=10)
+        ax.use_sticky_edges = False  # bars would pin the axis to their ends
         ax.margins(x=0.1)
         ax.grid(axis="x", alpha=0.3)
     everything = np.concatenate([stats.pooled(by_env) for by_env in table.values()])
