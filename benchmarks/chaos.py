@@ -2,13 +2,16 @@
 
 For each algorithm, ``python -m agentlab.run`` trains CartPole-v1 on its preset with two Ray workers
 while a killer thread SIGKILLs ``--kills`` of the run's worker processes at random env-step marks
-inside the first evaluation interval, so the run cannot stop solved before the last kill. The run
-then stops at the first periodic greedy evaluation (20 episodes) averaging ≥ 475; the table shows
-the final 20-episode greedy mean (eval.json) and the restarts metrics.csv recorded.
+inside the first evaluation interval (no evaluation can stop the run before them). The run then
+stops at the first periodic greedy evaluation (20 episodes) averaging 500; the table shows the final
+20-episode greedy mean (eval.json, other seeds; ≥ 475 passes) and the restarts metrics.csv recorded.
+A kill waits until the previous victim's replacement process exists, so when replacements start
+slowly the last kills can fall after the first evaluation.
 
-``--cluster`` instead starts a two-node Ray cluster on this machine (``ray start --head`` with one
-CPU, a second ``ray start --address`` with two), trains with ``--address``, so the two workers are
-spread over both nodes, and kills the second node (its raylet's process group) mid-run.
+``--cluster`` instead starts a two-node Ray cluster on this machine (``ray start --head`` and a second
+``ray start --address``, two CPUs each so either node can hold both workers), trains with ``--address``,
+so the two workers are spread over both nodes, and kills the second node (its raylet's process group
+and its workers) at 5,000 env steps.
 
     python -m benchmarks.chaos --algos dqn a2c a3c --kills 10
     python -m benchmarks.chaos --cluster
@@ -34,6 +37,9 @@ from pathlib import Path
 from typing import Any
 
 SOLVE, EVAL_EPISODES = 475.0, 20
+STOP = 500.0
+"""A run stops at a periodic evaluation where all 20 greedy episodes reach CartPole's 500 steps: at a bare
+475 the final evaluation (other seeds) fell just short (471.9 for A2C)."""
 EVAL_EVERY = 10_000
 """Env steps between greedy evaluations; every kill falls inside the first interval."""
 BUDGETS = {"dqn": 100_000}
@@ -137,7 +143,7 @@ def train_command(algo: str, run_dir: Path, seed: int, *extra: str) -> list[str]
     return [sys.executable, "-m", "agentlab.run", "--algo", algo, "--env", "CartPole-v1", "--workers", "2",
             "--backend", "ray", "--seed", str(seed), "--run-dir", str(run_dir), "--quiet",
             "--set", f"eval_every={EVAL_EVERY}", "--set", f"eval_episodes={EVAL_EPISODES}",
-            "--set", f"solve_return={SOLVE}", *extra]
+            "--set", f"solve_return={STOP}", *extra]
 
 
 def outcome(run_dir: Path, rc: int, wall: float, kills: list[tuple[int, int]]) -> dict[str, Any]:
