@@ -128,6 +128,23 @@ def test_tensorboard_events_hold_the_csv_columns(dqn_run):
     assert [e.value for e in events.Scalars("episodes/return")] == pytest.approx(episodes["return"], rel=1e-5)
 
 
+def test_a_resume_appends_events_and_hides_those_after_its_checkpoint(tmp_path):
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    run_dir = tmp_path / "cliff"
+    argv = ["--algo", "q_learning", "--env", "agentlab/CliffWalking-v0", "--backend", "local", "--quiet"]
+    assert run.main([*argv, "--steps", "2000", "--run-dir", str(run_dir), "--set", "checkpoint_every=500"]) == 0
+    for late in runs.checkpoints(run_dir)[-2:]:  # as if the run had died just after step 1000
+        late.unlink()
+    assert run.main(["--resume", str(run_dir), "--quiet"]) == 0
+    assert len(list((run_dir / "tb").glob("events.out.tfevents.*"))) == 2
+    events = EventAccumulator(str(run_dir / "tb"))
+    events.Reload()
+    metrics = runs.read_csv(run_dir / "metrics.csv")
+    logged = [int(s) for s, r in zip(metrics["env_steps"], metrics["return_mean"], strict=True) if r == r]
+    assert [e.step for e in events.Scalars("metrics/return_mean")] == logged  # once each, in order
+
+
 def test_best_checkpoint_is_the_best_evaluation(dqn_run):
     run_dir, _ = dqn_run
     evals = runs.read_csv(run_dir / "evals.csv")
@@ -162,6 +179,11 @@ def test_evaluate_uses_best_unless_told_latest(dqn_run, tmp_path, capsys):
     assert same_weights(evaluate.load_run(run_dir)[3].online.state_dict(), best_weights)
     assert same_weights(evaluate.load_run(run_dir, "latest")[3].online.state_dict(), latest_weights)
     assert evaluate.main([str(run_dir), "--episodes", "1", "--checkpoint", "latest"]) == 0
+    policy, best_net = evaluate.load_policy(run_dir), evaluate.load_run(run_dir)[3].online.eval()
+    obs = np.random.default_rng(0).normal(0.0, 0.5, (20, 4)).astype(np.float32)
+    with torch.no_grad():
+        greedy = best_net.q_values(best_net(torch.as_tensor(obs))).argmax(1).numpy()
+    assert [int(policy.act(o[None], explore=False)[0]) for o in obs] == greedy.tolist()
     (run_dir / "checkpoints" / runs.BEST).unlink()
     assert same_weights(evaluate.load_run(run_dir)[3].online.state_dict(), latest_weights)
     capsys.readouterr()
