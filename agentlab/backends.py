@@ -198,8 +198,8 @@ class RayBackend:
     def replace(self, i: int, reason: str) -> None:
         """Kill worker i, start its replacement with the latest weights, and re-ask what it owed."""
         if self.restarts >= self.max_restarts:
-            raise WorkerFailure(f"worker {i} failed ({reason}) after {self.restarts} worker restarts, the limit; "
-                                f"fix the cause or raise --set max_worker_restarts")
+            raise WorkerFailure(f"worker {i} failed ({reason}) with all max_worker_restarts={self.max_restarts} "
+                                f"replacements used; fix the cause or raise --set max_worker_restarts=N")
         self.restarts += 1
         print(f"worker {i} replaced ({reason}): restart {self.restarts} of at most {self.max_restarts}",
               file=sys.stderr, flush=True)
