@@ -104,9 +104,10 @@ def next_steps(summary: dict[str, Any]) -> list[str]:
     if best is not None:
         lines.append(f"best checkpoint: checkpoints/{runs.BEST} (eval mean return {best['mean_return']:.4g}); "
                      "evaluate uses it unless --checkpoint latest")
+    further = "" if "stopped_by" in summary else f" --steps {2 * summary['env_steps']}"  # a stopped run: to its end
     return lines + [f"  evaluate: python -m agentlab.evaluate {run_dir} --episodes 10",
                     f"  plot:     python -m agentlab.plot {run_dir}",
-                    f"  resume:   python -m agentlab.run --resume {run_dir} --steps {2 * summary['env_steps']}"]
+                    f"  resume:   python -m agentlab.run --resume {run_dir}{further}"]
 
 
 def seed_values(values: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]]:
