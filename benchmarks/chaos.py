@@ -26,6 +26,7 @@ import csv
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import subprocess
@@ -194,14 +195,20 @@ class TwoNodeCluster:
     their own, are children of their node's raylet. Stopping a node kills the raylet's group and its workers."""
 
     def __init__(self, temp_dir: Path):
+        self.temp_dir = temp_dir
         self.port, head_manager, node_manager = free_port(), free_port(), free_port()
         self.address = f"127.0.0.1:{self.port}"
         common = ["--num-cpus=2", "--node-ip-address=127.0.0.1", "--disable-usage-stats"]
         self.ray_start(["--head", f"--port={self.port}", "--include-dashboard=false", f"--temp-dir={temp_dir}",
                         f"--node-manager-port={head_manager}", *common])
         self.head = raylet_pid(head_manager)
-        self.ray_start([f"--address={self.address}", f"--node-manager-port={node_manager}", *common])
-        self.second: int | None = raylet_pid(node_manager)
+        self.second: int | None = None
+        try:
+            self.ray_start([f"--address={self.address}", f"--node-manager-port={node_manager}", *common])
+            self.second = raylet_pid(node_manager)
+        except BaseException:
+            self.close()
+            raise
 
     @staticmethod
     def ray_start(args: list[str]) -> None:
@@ -230,6 +237,7 @@ class TwoNodeCluster:
         # Only this cluster's processes: `ray stop` would stop every Ray on the machine.
         self.stop_second()
         self.kill_node(self.head)
+        shutil.rmtree(self.temp_dir, ignore_errors=True)
 
 
 def cluster_run(algo: str, seed: int, out: Path, stop_at: int, steps: int) -> dict[str, Any]:
