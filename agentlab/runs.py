@@ -218,8 +218,13 @@ def load_policy_checkpoint(run_dir: str | Path, which: str = "auto") -> tuple[Pa
     if which == "best" and not path.is_file():
         raise ConfigError(f"run '{run_dir}' has no best checkpoint (written only by runs with --set eval_every=N); "
                           "use --checkpoint latest")
-    if which != "latest" and path.is_file():
-        return path, load_checkpoint(path)
+    if which == "best" or (which == "auto" and path.is_file()):
+        try:
+            return path, load_checkpoint(path)
+        except ConfigError as e:
+            if which == "best":
+                raise
+            print(f"warning: {str(e).split(';')[0]}; using the latest checkpoint", file=sys.stderr)
     return load_latest(run_dir)
 
 

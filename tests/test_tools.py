@@ -184,6 +184,10 @@ def test_evaluate_uses_best_unless_told_latest(dqn_run, tmp_path, capsys):
     with torch.no_grad():
         greedy = best_net.q_values(best_net(torch.as_tensor(obs))).argmax(1).numpy()
     assert [int(policy.act(o[None], explore=False)[0]) for o in obs] == greedy.tolist()
+    (run_dir / "checkpoints" / runs.BEST).write_bytes(b"truncated")  # a corrupt best: auto falls back to latest
+    assert same_weights(evaluate.load_run(run_dir)[3].online.state_dict(), latest_weights)
+    assert "using the latest checkpoint" in capsys.readouterr().err
+    assert "corrupt" in one_line_error(capsys, [str(run_dir), "--checkpoint", "best"], main=evaluate.main)
     (run_dir / "checkpoints" / runs.BEST).unlink()
     assert same_weights(evaluate.load_run(run_dir)[3].online.state_dict(), latest_weights)
     capsys.readouterr()
