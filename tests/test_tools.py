@@ -410,3 +410,19 @@ def test_deep_agents_take_discrete_observations_one_hot(algo, tmp_path):
                 yield value
 
     assert 16 in {w.shape[1] for w in weights(result.learner.state_dict())}  # a layer reads the 16 states one-hot
+
+
+@pytest.mark.slow
+def test_seeds_side_by_side_as_ray_tasks(tmp_path, capsys, monkeypatch):
+    monkeypatch.setenv("RAY_AUTH_MODE", "disabled")
+    monkeypatch.setenv("RAY_USAGE_STATS_ENABLED", "0")
+    monkeypatch.chdir(tmp_path)  # a relative --run-dir: the tasks write under the driver's directory all the same
+    assert run.main(["--algo", "dqn", "--env", "CartPole-v1", "--steps", "600", "--workers", "1", "--run-dir",
+                     "cp", "--seeds", "0", "1", "--quiet", "--set", "eval_every=300", "--set", "eval_episodes=2",
+                     "--set", "learning_starts=100"]) == 0
+    lines = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [Path(line["run_dir"]) for line in lines] == [tmp_path / "cp_s0", tmp_path / "cp_s1"]
+    for seed in (0, 1):
+        assert runs.read_config(tmp_path / f"cp_s{seed}")["run"]["seed"] == seed
+        assert (tmp_path / f"cp_s{seed}" / "checkpoints" / runs.BEST).is_file()
+        assert list((tmp_path / f"cp_s{seed}" / "tb").glob("events.out.tfevents.*"))
