@@ -307,7 +307,7 @@ class RunConfig:
     algo: str = setting("q_learning", nonempty=True)
     """Algorithm name (see ``--algo``)."""
     env: str = setting("agentlab/CliffWalking-v0", nonempty=True)
-    """Environment id: agentlab/..., a gymnasium id, or an ALE id such as ALE/Pong-v5."""
+    """Environment id: agentlab/..., a gymnasium id, an ALE id such as ALE/Pong-v5, or module:EnvId (third-party)."""
     steps: int = setting(50_000, ge=1)
     """Environment steps to train for, counted over all workers."""
     episodes: int = setting(0, ge=0)
