@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from agentlab import algorithms, runs
+from agentlab.backends import WorkerFailure
 from agentlab.config import ConfigError, RunConfig, field_docs, load_yaml, parse_set
 
 DEMO = {"algo": "rainbow", "env": "CartPole-v1", "workers": 2, "steps": 50_000, "eval_every": 2_500,
@@ -183,6 +184,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
+    except WorkerFailure as e:  # the run checkpointed first: --resume continues it once the cause is fixed
+        print(f"error: {e}", file=sys.stderr)
+        return 1
     for summary in summaries:
         print("\n".join(next_steps(summary)), file=sys.stderr)
     if len(summaries) > 1:
