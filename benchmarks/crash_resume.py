@@ -54,9 +54,9 @@ def run_to_end(cmd: list[str], kills: int, expected_s: float, rng: random.Random
                                 start_new_session=True)  # its own group: the kill reaches a Ray it started
         if resumes < kills:
             deadline = time.perf_counter() + rng.uniform(0.1, 0.3) * expected_s
-            while proc.poll() is None and time.perf_counter() < deadline:
+            while proc.poll() is None and (time.perf_counter() < deadline or not runs.checkpoints(run_dir)):
                 time.sleep(0.05)
-            if proc.poll() is None and runs.checkpoints(run_dir):
+            if proc.poll() is None:
                 os.killpg(proc.pid, signal.SIGKILL)
                 proc.wait()
                 resumes += 1
