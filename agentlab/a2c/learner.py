@@ -10,7 +10,6 @@ updates old).
 
 from __future__ import annotations
 
-from collections import defaultdict
 from typing import Any
 
 import gymnasium
@@ -21,9 +20,15 @@ from agentlab.a2c.actor import Gradients
 from agentlab.a2c.config import A2CConfig
 from agentlab.a2c.losses import Batch, actor_critic_loss
 from agentlab.a2c.networks import make_network
+from agentlab.averages import Averages
 from agentlab.config import check_choice
 from agentlab.core import Fragment
 from agentlab.weights import to_arrays
+
+
+def clip_gradients(params: list[torch.nn.Parameter], max_grad_norm: float) -> float:
+    """The global gradient norm before clipping; clips it to ``max_grad_norm`` when that is positive."""
+    return float(torch.nn.utils.clip_grad_norm_(params, max_grad_norm if max_grad_norm > 0 else float("inf")))
 
 
 def make_optimizer(config: A2CConfig, params: list[torch.nn.Parameter]) -> torch.optim.Optimizer:
@@ -54,8 +59,7 @@ class A2CLearner:
         self.params = [p for p in self.network.parameters() if p.requires_grad]  # a frozen encoder has none
         self.optimizer = make_optimizer(config, self.params)
         self.version = 0
-        self.sums: defaultdict[str, float] = defaultdict(float)
-        self.updates_since_log = 0
+        self.averages = Averages()
 
     def update(self, payload: Fragment | Gradients) -> dict[str, float]:
         """A2C: a fragment (all workers' rollouts side by side). A3C: one actor's gradient."""
@@ -72,36 +76,26 @@ class A2CLearner:
             out.loss.backward()
             metrics = {"policy_loss": float(out.policy_loss), "value_loss": float(out.value_loss),
                        "entropy": float(out.entropy)}
-        metrics["grad_norm"] = self._clip_gradients()
+        metrics["grad_norm"] = clip_gradients(self.params, self.config.max_grad_norm)
         self.optimizer.step()
         self.version += 1
-        for key, value in metrics.items():
-            self.sums[key] += value
-        self.updates_since_log += 1
+        self.averages.add(metrics)
         return metrics
 
     def metrics(self) -> dict[str, float]:
-        """Means over the updates since the last call: one update's staleness or loss is too noisy to log."""
-        means = {key: total / max(self.updates_since_log, 1) for key, total in self.sums.items()}
-        self.sums.clear()
-        self.updates_since_log = 0
-        return means
-
-    def _clip_gradients(self) -> float:
-        """The global gradient norm before clipping; clips to ``max_grad_norm`` when it is positive."""
-        limit = self.config.max_grad_norm if self.config.max_grad_norm > 0 else float("inf")
-        return float(torch.nn.utils.clip_grad_norm_(self.params, limit))
+        """Means over the updates since the last call."""
+        return self.averages.pop()
 
     def get_weights(self) -> dict[str, np.ndarray]:
         return to_arrays(self.network)
 
     def state_dict(self) -> dict[str, Any]:
         return {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "version": self.version, "metric_sums": dict(self.sums), "updates_since_log": self.updates_since_log}
+                "version": self.version, "averages": self.averages.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.network.load_state_dict(state["network"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.version = int(state["version"])
-        self.sums = defaultdict(float, state.get("metric_sums", {}))
-        self.updates_since_log = int(state.get("updates_since_log", 0))
+        if "averages" in state:  # checkpoints before format 1 lack them
+            self.averages.load_state_dict(state["averages"])

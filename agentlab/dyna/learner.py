@@ -15,7 +15,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from agentlab.core import Fragment
 from agentlab.dyna import losses
 from agentlab.dyna.config import DynaConfig
 from agentlab.dyna.networks import TabularModel
@@ -30,24 +29,13 @@ class DynaLearner(TabularLearner):
         self.model = TabularModel(num_states, num_actions, plan_untried=config.kappa > 0)
         self.time = 0  # real transitions learned from: the clock of τ
 
-    def update(self, fragment: Fragment) -> dict[str, float]:
-        obs, actions, rewards = fragment.obs, fragment.actions, fragment.rewards
-        next_obs, next_actions, terminated = fragment.next_obs, fragment.next_actions, fragment.terminated
-        ended = fragment.terminated | fragment.truncated
-        steps, num_envs = rewards.shape
-        for t in range(steps):
-            for e in range(num_envs):
-                s, a, r, s_next, term = (int(obs[t, e]), int(actions[t, e]), float(rewards[t, e]),
-                                         int(next_obs[t, e]), bool(terminated[t, e]))
-                delta = self._update_one(s, a, r, s_next, int(next_actions[t, e]), term)  # (d)
-                self.td_abs_sum += abs(delta)
-                self.td_count += 1
-                self.time += 1
-                self.model.observe(s, a, r, s_next, term, self.time)  # (e)
-                self.plan(self.config.planning_steps)  # (f)
-                self.episodes += int(ended[t, e])
-        self.version += 1
-        return {"epsilon": self.epsilon}
+    def _update_one(self, s: int, a: int, r: float, s_next: int, a_next: int, terminated: bool) -> float:
+        """One real transition: (d) direct RL, (e) model learning, (f) planning; the TD error of (d)."""
+        delta = super()._update_one(s, a, r, s_next, a_next, terminated)  # (d)
+        self.time += 1
+        self.model.observe(s, a, r, s_next, terminated, self.time)  # (e)
+        self.plan(self.config.planning_steps)  # (f)
+        return delta
 
     def plan(self, n: int) -> None:
         """``n`` Q-learning updates on transitions simulated by the model."""

@@ -16,7 +16,9 @@ import gymnasium
 import numpy as np
 import torch
 
+from agentlab.a2c.learner import clip_gradients
 from agentlab.a2c.losses import Batch
+from agentlab.averages import Averages
 from agentlab.core import Fragment
 from agentlab.ppo.config import PPOConfig
 from agentlab.ppo.losses import ppo_loss, rollout_targets
@@ -45,8 +47,7 @@ class PPOLearner:
         self.version = 0
         self.env_steps = 0
         """Env steps consumed so far, the clock of the annealing."""
-        self.sums: defaultdict[str, float] = defaultdict(float)
-        self.updates_since_log = 0
+        self.averages = Averages()
 
     def schedule(self) -> tuple[float, float]:
         """``(learning rate, clip range)`` at ``env_steps``: the initial values times α = 1 − steps / anneal_steps."""
@@ -70,7 +71,7 @@ class PPOLearner:
                                c.value_coef, c.entropy_coef, c.normalize_advantage)
                 self.optimizer.zero_grad(set_to_none=True)
                 out.loss.backward()
-                totals["grad_norm"] += self._clip_gradients()
+                totals["grad_norm"] += clip_gradients(self.params, c.max_grad_norm)
                 self.optimizer.step()
                 for key in ("policy_loss", "value_loss", "entropy", "approx_kl", "clip_fraction"):
                     totals[key] += float(getattr(out, key))
@@ -79,29 +80,20 @@ class PPOLearner:
         metrics.update(lr=lr, clip_range=clip_range, staleness=float(self.version - fragment.version),
                        explained_variance=explained_variance(rollout.old_values, rollout.returns))
         self.version += 1
-        for key, value in metrics.items():
-            self.sums[key] += value
-        self.updates_since_log += 1
+        self.averages.add(metrics)
         return metrics
 
     def metrics(self) -> dict[str, float]:
         """Means over the rounds since the last call."""
-        means = {key: total / max(self.updates_since_log, 1) for key, total in self.sums.items()}
-        self.sums.clear()
-        self.updates_since_log = 0
-        return means
-
-    def _clip_gradients(self) -> float:
-        """The global gradient norm before clipping; clips to ``max_grad_norm`` when it is positive."""
-        limit = self.config.max_grad_norm if self.config.max_grad_norm > 0 else float("inf")
-        return float(torch.nn.utils.clip_grad_norm_(self.params, limit))
+        return self.averages.pop()
 
     def get_weights(self) -> dict[str, np.ndarray]:
         return to_arrays(self.network)
 
     def state_dict(self) -> dict[str, Any]:
         return {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "version": self.version, "env_steps": self.env_steps, "generator": self.generator.get_state()}
+                "version": self.version, "env_steps": self.env_steps, "generator": self.generator.get_state(),
+                "averages": self.averages.state_dict()}
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.network.load_state_dict(state["network"])
@@ -109,6 +101,7 @@ class PPOLearner:
         self.version = int(state["version"])
         self.env_steps = int(state["env_steps"])
         self.generator.set_state(state["generator"])
+        self.averages.load_state_dict(state["averages"])
 
 
 def explained_variance(values: torch.Tensor, returns: torch.Tensor) -> float:
