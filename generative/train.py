@@ -215,7 +215,9 @@ def baselines(train_x: torch.Tensor, x: torch.Tensor, config: TrainConfig, class
               seed: int) -> dict:
     """PCA at the same latent size (held-out ``recon_mse``, ``fid`` of its samples; for a denoising
     autoencoder, ``denoise_mse`` from the same corrupted images) and the real-versus-real ``fid``."""
-    pca = PCA.fit(train_x, config.model.latent_dim)
+    with torch.random.fork_rng():  # the randomised SVD's draw: the same baseline whatever trained before
+        torch.manual_seed(seed)
+        pca = PCA.fit(train_x, config.model.latent_dim)
     half = len(x) // 2
     real_a, real_b = (classify(classifier, part)[0] for part in (x[:half], x[half:2 * half]))
     samples = pca.sample(half, torch.Generator().manual_seed(seed)).view(-1, *x.shape[1:]).clamp(0, 1)
