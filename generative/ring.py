@@ -12,7 +12,6 @@ within ``3 std`` of some centre. Both players are MLPs trained with the same non
 from __future__ import annotations
 
 import math
-import sys
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -138,4 +137,3 @@ def main(argv: list[str] | None = None) -> dict:
 
 if __name__ == "__main__":
     main()
-    sys.exit(0)
