@@ -295,18 +295,22 @@ def check_resume_values(run_dir: str | Path, saved: dict[str, dict[str, Any]], v
 
 
 def resume_state(run_dir: Path, algo: str, env: str) -> dict[str, Any]:
-    """The checkpoint to resume ``run_dir`` from, with the CSV rows written after it dropped.
+    """The checkpoint to resume ``run_dir`` from (the newest that loads); nothing in the folder changes.
 
-    Refuses (one line, nothing changed) a checkpoint of another algo or env than the run's config.
+    Refuses (one line) a checkpoint of another algo or env than the run's config.
     """
     path, state = load_latest(run_dir)
     for key, value in (("algo", algo), ("env", env)):
         if state.get(key, value) != value:
             raise ConfigError(f"checkpoint '{path}' was trained with {key} '{state[key]}', not '{value}'; resume "
                               f"without --{key} (or start a new run)")
+    return {**state, "path": str(path)}
+
+
+def drop_rows_after(run_dir: Path, state: dict[str, Any]) -> None:
+    """On resume, once the run is sure to go on: drop the CSV rows written after its checkpoint, and say so."""
     dropped = truncate_logs(run_dir, int(state["env_steps"]))
     if dropped:
         rows = ", ".join(f"{n} from {name}" for name, n in dropped.items())
-        print(f"resume: from {path.name} at step {state['env_steps']}; dropped the rows written after it ({rows})",
-              file=sys.stderr)
-    return state
+        print(f"resume: from {Path(state['path']).name} at step {state['env_steps']}; dropped the rows written "
+              f"after it ({rows})", file=sys.stderr)

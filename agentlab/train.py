@@ -110,6 +110,8 @@ class Driver:
         self.backend = (LocalBackend(worker_kwargs) if run_cfg.backend == "local"
                         else RayBackend(worker_kwargs, run_cfg.address, run_cfg.dashboard, run_cfg.worker_timeout_s,
                                         run_cfg.max_worker_restarts))
+        if "learner" in start:  # a resume: the workers (and Ray) are up, so the run goes on from the checkpoint
+            runs.drop_rows_after(run_dir, start)
         self.rec = Recorder(run_dir, run_cfg.steps, self.env_steps, progress, float(start["wall_time"]))
         self.log_every = max(run_cfg.steps // 200, 1)
         self.ckpt_every = run_cfg.checkpoint_every or max(run_cfg.steps // 10, 1)

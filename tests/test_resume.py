@@ -261,3 +261,19 @@ def test_a_run_trained_on_cuda_evaluates_resumes_and_draws_saliency_on_a_cpu(tmp
     capsys.readouterr()
     result = train({"steps": 800}, progress=False, resume=run_dir)
     assert result.env_steps >= 800 and "no GPU" in capsys.readouterr().err
+
+
+def test_a_resume_whose_workers_fail_to_start_changes_nothing(tiny, tmp_path, monkeypatch):
+    """Rows are dropped and the config rewritten only once the workers are up (an unreachable cluster, say)."""
+    copy = tmp_path / "copy"
+    shutil.copytree(tiny, copy)
+    runs.checkpoints(copy)[-1].unlink()  # the logs now run past the newest checkpoint: a resume would drop rows
+    before = snapshot(copy)
+
+    def unreachable(*args, **kwargs):
+        raise train_module.ConfigError("cannot reach the cluster")
+
+    monkeypatch.setattr(train_module, "LocalBackend", unreachable)
+    with pytest.raises(train_module.ConfigError, match="cluster"):
+        train({"steps": 5000}, progress=False, resume=copy)
+    assert snapshot(copy) == before
