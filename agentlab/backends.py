@@ -46,7 +46,9 @@ class LocalBackend:
 
     def set_state(self, state: dict[str, Any]) -> bool:
         """Restore ``get_state``; False, with fresh workers left as they are, if some env could not be saved."""
-        if len(state["workers"]) != len(self.workers) or any(w["envs"] is None for w in state["workers"]):
+        if len(state["workers"]) != len(self.workers) or any(
+                saved["envs"] is None or len(saved["obs"]) != worker.envs.num_envs
+                for worker, saved in zip(self.workers, state["workers"], strict=True)):
             return False
         for worker, saved in zip(self.workers, state["workers"], strict=True):
             worker.set_state(saved)
