@@ -3,7 +3,6 @@ bonus and untried actions, the changing mazes, Q-learning as n = 0, learning the
 
 from __future__ import annotations
 
-from collections import deque
 from pathlib import Path
 
 import gymnasium
@@ -11,6 +10,7 @@ import numpy as np
 import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
+from test_gridworld import shortest_path_length  # tests/ is on sys.path under pytest
 
 import envs
 from agentlab import run, runs
@@ -123,23 +123,6 @@ def test_cli_bad_input_is_one_line_and_exit_2(capsys):
     assert "Discrete" in capsys.readouterr().err
 
 
-def bfs(env: GridWorld) -> int:
-    """Shortest path length from the start with the env's own step function."""
-    dist = {env.start_state: 0}
-    queue = deque([env.start_state])
-    while queue:
-        s = queue.popleft()
-        for a in range(4):
-            env.state = s
-            s2, _, term, _, _ = env.step(a)
-            if term:
-                return dist[s] + 1
-            if s2 not in dist:
-                dist[s2] = dist[s] + 1
-                queue.append(s2)
-    raise AssertionError("goal unreachable")
-
-
 @pytest.mark.parametrize("env_id", MAZES)
 def test_mazes_pass_check_env_and_pay_only_at_the_goal(env_id):
     env = gymnasium.make(env_id)
@@ -149,7 +132,7 @@ def test_mazes_pass_check_env_and_pay_only_at_the_goal(env_id):
 
 
 def test_maze_layouts_and_shortest_paths():
-    assert [bfs(GridWorld(map=m)) for m in ("dyna_maze", "blocking_maze", "blocking_maze_changed",
+    assert [shortest_path_length(GridWorld(map=m)) for m in ("dyna_maze", "blocking_maze", "blocking_maze_changed",
                                             "shortcut_maze", "shortcut_maze_changed")] == [14, 10, 16, 16, 10]
     env = gymnasium.make("agentlab/DynaMaze-v0")
     env.reset(seed=0)
