@@ -51,7 +51,7 @@ def checks(results: dict[str, dict], ring: dict) -> list[tuple[str, bool]]:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.generative", description=__doc__.split("\n")[0])
     parser.add_argument("--minutes", type=float, default=2.0, help="budget per model (see --clock)")
-    parser.add_argument("--ring-minutes", type=float, default=1.0, help="budget of the ring GAN")
+    parser.add_argument("--ring-minutes", type=float, default=1.75, help="budget of the ring GAN")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="cpu")
     parser.add_argument("--models", nargs="+", choices=KINDS, default=list(KINDS))
     parser.add_argument("--channels", type=int, nargs="+", default=[32, 64, 128], help="filters per stage")

@@ -24,7 +24,7 @@ from generative.losses import (
 )
 from generative.models import KINDS, ModelConfig, build_model
 from generative.pca import PCA
-from generative.ring import RingConfig, mode_coverage, ring_centres
+from generative.ring import RingConfig, mode_coverage, ring_centres, train_ring_gan
 from generative.sample import main as sample_main
 from generative.train import main as train_main
 from generative.vae import VAE
@@ -154,6 +154,12 @@ def test_ring_coverage_counts_modes() -> None:
     collapsed = torch.cat([centres[:3].repeat(100, 1), torch.zeros(100, 2)])  # 3 modes and junk at the centre
     covered, quality, _ = mode_coverage(collapsed, config)
     assert covered == 3 and quality == pytest.approx(0.75)
+
+
+def test_ring_gan_trains_with_and_without_the_r1_penalty() -> None:
+    for gamma in (0.0, 1.0):
+        _, metrics = train_ring_gan(0.01, 0, RingConfig(batch_size=32, eval_points=100, r1_gamma=gamma))
+        assert metrics["steps"] >= 1 and 0 <= metrics["modes_covered"] <= 8
 
 
 def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
