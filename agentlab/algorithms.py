@@ -28,7 +28,8 @@ class Algorithm:
     make_learner: Callable[..., Learner]
     """``(config, obs_space, action_space, seed, device) -> Learner``."""
     schedule: str = "async"
-    """``async``: the learner consumes each sample as it arrives; ``sync``: one batch from every worker."""
+    """``async``: the learner consumes each sample as it arrives; ``sync``: one batch from every worker, whose
+    payloads are fragments (``Fragment.concat`` joins them)."""
     preset: Callable[[str], dict[str, Any]] = field(default=_no_preset)
     """Overrides for an env id (algorithm or run keys), applied before the user's config and ``--set``."""
 

@@ -301,6 +301,18 @@ def check_memory(what: str, count: int, unit: str, nbytes: int, key: str, availa
 
 
 @dataclass
+class MemorySettings:
+    """The ``memory`` keys every deep agent has (``agentlab.memory``); agent configs inherit them."""
+
+    memory: str = setting("", choices=("", "lstm", "gru", "transformer"), fixed=True)
+    """Sequence module after the encoder: ``lstm``, ``gru``, ``transformer`` (empty: none, a feed-forward agent)."""
+    memory_size: int = setting(64, ge=1, fixed=True)
+    """Hidden size of the memory (the transformer's model width)."""
+    memory_window: int = setting(32, ge=1, fixed=True)
+    """Steps the ``transformer`` memory attends over (its own and the last ones before it)."""
+
+
+@dataclass
 class RunConfig:
     """How a run is launched and recorded; the algorithm's own hyperparameters live in its config."""
 

@@ -23,19 +23,41 @@ from agentlab.algorithms import Algorithm
 from agentlab.config import CliParser, ConfigError, count, output_file
 
 
+class Policy:
+    """A greedy policy, one observation at a time: ``act(observation)`` gives the action.
+
+    A policy with memory keeps its state between calls; ``reset()`` starts a new episode."""
+
+    def __init__(self, actor: Any) -> None:
+        self.actor = actor
+        self.reset()
+
+    def reset(self) -> None:
+        self.state, self.start = self.actor.initial_state(1), True
+
+    def act(self, observation: Any) -> Any:
+        actions, self.state, _ = self.actor.act(np.asarray(observation)[None], self.state, np.array([self.start]),
+                                                explore=False)
+        self.start = False
+        return actions[0]
+
+
 def run_episodes(actor: Any, env: Any, episodes: int, seed: int, frames: list | None = None,
                  states: list | None = None) -> list[float]:
-    """Returns of ``episodes`` greedy episodes; optionally records the first one's frames and observations."""
+    """Returns of ``episodes`` greedy episodes, the actor's state reset at each; optionally records the first
+    one's frames and observations."""
     returns = []
+    policy = Policy(actor)
     for k in range(episodes):
         obs, _ = env.reset(seed=seed + k)
+        policy.reset()
         total, done = 0.0, False
         while not done:
             if k == 0 and states is not None:
                 states.append(obs)
             if k == 0 and frames is not None:
                 frames.append(env.render())
-            action = actor.act(np.asarray(obs)[None], explore=False)[0]
+            action = policy.act(obs)
             obs, reward, terminated, truncated, _ = env.step(action)
             total += float(reward)
             done = terminated or truncated
@@ -77,14 +99,14 @@ def load_run(run_dir: str | Path, checkpoint: str = "auto") -> tuple[dict[str, A
     return cfg, algorithm, algo_cfg, learner
 
 
-def load_policy(run_dir: str | Path, checkpoint: str = "auto") -> Any:
-    """A run's actor with the weights of ``checkpoint`` (best if the run has one): ``act(obs[None], explore=False)``."""
+def load_policy(run_dir: str | Path, checkpoint: str = "auto") -> Policy:
+    """A run's greedy ``Policy`` with the weights of ``checkpoint`` (best if the run has one)."""
     cfg, algorithm, algo_cfg, learner = load_run(run_dir, checkpoint)
     env = envs.make_eval(cfg["run"]["env"])
     actor = algorithm.make_actor(algo_cfg, env.observation_space, env.action_space, 0, 1, 0)
     env.close()
     actor.set_weights(learner.get_weights(), 0)
-    return actor
+    return Policy(actor)
 
 
 def write_gif(frames: list[np.ndarray], path: Path, fps: int = 8) -> None:

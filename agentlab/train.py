@@ -29,7 +29,7 @@ from agentlab import algorithms, runs
 from agentlab.algorithms import Algorithm
 from agentlab.backends import LocalBackend, RayBackend, WorkerFailure
 from agentlab.config import ConfigError, RunConfig, check_resume, split_overrides, to_dict, validate
-from agentlab.core import Sample
+from agentlab.core import Fragment, Sample
 from agentlab.evaluate import evaluate_weights
 from agentlab.recorder import Recorder
 
@@ -174,7 +174,7 @@ class Driver:
             while not self.done() and self.stop_signal is None:
                 if sync:  # A2C: one fragment from every worker, one update, everyone gets the new weights
                     samples = backend.sample_all()
-                    self.metrics = self.learner.update(type(samples[0].payload).concat([s.payload for s in samples]))
+                    self.metrics = self.learner.update(Fragment.concat([s.payload for s in samples]))
                 else:  # each sample as it arrives; its worker gets weights every sync_every samples
                     samples = [backend.next()]
                     self.metrics = self.learner.update(samples[0].payload)
@@ -213,9 +213,8 @@ class Driver:
                 self.solved_at = self.env_steps
         if self.env_steps >= self.next_log or self.done():
             self.next_log += self.log_every
-            extra = self.learner.metrics() if hasattr(self.learner, "metrics") else {}
             self.rec.metrics(self.env_steps, self.learner.version,
-                             {**self.metrics, **extra, "worker_restarts": self.backend.restarts})
+                             {**self.metrics, **self.learner.metrics(), "worker_restarts": self.backend.restarts})
         if self.env_steps >= self.next_ckpt:
             self.next_ckpt += self.ckpt_every
             self.checkpoint()

@@ -54,7 +54,8 @@ class SyntheticAtari:
         terminated = ended & (self.rng.random(ended.shape) < 0.5)
         actions = self.rng.integers(0, 6, (steps, num_envs))
         rewards = self.rng.random((steps, num_envs)).astype(np.float32)
-        return Fragment(obs, actions, rewards, next_obs, terminated, ended & ~terminated, actions, 0, worker)
+        truncated = ended & ~terminated
+        return Fragment.feedforward(obs, actions, rewards, next_obs, terminated, truncated, actions, 0, worker)
 
 
 def rss_bytes() -> int:

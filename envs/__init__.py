@@ -37,8 +37,16 @@ IMAGE_GRIDWORLDS: dict[str, str] = {
 """The same worlds seen as RGB images (8 px a cell), for CNN encoders: image id -> index id."""
 
 
+MEMORY_TASKS: dict[str, tuple[str, int, dict]] = {
+    "agentlab/MaskedCartPole-v1": ("envs.masked_cartpole:MaskedCartPole", 500, {}),
+    "agentlab/TMaze-v0": ("envs.tmaze:TMaze", 100, {"length": 10}),
+    "agentlab/TMazeLong-v0": ("envs.tmaze:TMaze", 300, {"length": 30}),
+}
+"""Partially observable tasks that need memory: id -> (entry point, max_episode_steps, kwargs)."""
+
+
 def register_gridworlds() -> None:
-    """Register every ``GRIDWORLDS`` id once; calling again (a second import, a Ray worker) does nothing."""
+    """Register every ``GRIDWORLDS`` and ``MEMORY_TASKS`` id once; again (a second import, a Ray worker): nothing."""
     for env_id, (map_name, max_steps) in GRIDWORLDS.items():
         if env_id not in gymnasium.registry:
             gymnasium.register(
@@ -52,6 +60,9 @@ def register_gridworlds() -> None:
             map_name, max_steps = GRIDWORLDS[index_id]
             gymnasium.register(env_id, entry_point="envs.gridworld:GridWorld", max_episode_steps=max_steps,
                                kwargs={"map": map_name, **GRIDWORLD_KWARGS.get(index_id, {}), "obs_type": "image"})
+    for env_id, (entry_point, max_steps, kwargs) in MEMORY_TASKS.items():
+        if env_id not in gymnasium.registry:
+            gymnasium.register(env_id, entry_point=entry_point, max_episode_steps=max_steps, kwargs=kwargs)
 
 
 register_gridworlds()

@@ -91,11 +91,13 @@ class MultiHeadSelfAttention(nn.Module):
         self.out = nn.Linear(d_model, d_model)
 
     def forward(self, x: torch.Tensor, causal: bool = False,
-                past: tuple[torch.Tensor, torch.Tensor] | None = None,
+                past: tuple[torch.Tensor, torch.Tensor] | None = None, key_mask: torch.Tensor | None = None,
                 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
         """``x`` ``[B, T, d]`` attends to ``past`` keys/values and itself; returns output and all keys/values.
 
         With ``causal``, query ``t`` sees only keys up to its own position (past ones included).
+        ``key_mask`` ``[B, T_past + T]`` (True: real) hides padding keys from every query but their own, so a
+        padding query still attends to something and stays finite.
         """
         b, t, d = x.shape
         q, k, v = self.qkv(x).view(b, t, 3, self.num_heads, d // self.num_heads).permute(2, 0, 3, 1, 4)
@@ -109,6 +111,12 @@ class MultiHeadSelfAttention(nn.Module):
             query_pos = torch.arange(t_all - t, t_all, device=x.device)[:, None]  # [T, 1]
             key_pos = torch.arange(t_all, device=x.device)[None, :]  # [1, T_all]
             scores = scores.masked_fill(key_pos > query_pos, float("-inf"))
+        if key_mask is not None:
+            t_all = k.shape[2]
+            key_pos = torch.arange(t_all, device=x.device)[None, :]  # [1, T_all]
+            own = key_pos == torch.arange(t_all - t, t_all, device=x.device)[:, None]  # [T, T_all]
+            hidden = ~key_mask[:, None, None, :] & ~own  # [B, 1, T, T_all]
+            scores = scores.masked_fill(hidden, float("-inf"))
         attended = torch.softmax(scores, dim=-1) @ v  # [B, heads, T, d_head]
         return self.out(attended.transpose(1, 2).reshape(b, t, d)), (k, v)  # [B, T, d]
 
@@ -124,9 +132,9 @@ class TransformerLayer(nn.Module):
         self.norm2 = nn.LayerNorm(d_model)
 
     def forward(self, x: torch.Tensor, causal: bool = False,
-                past: tuple[torch.Tensor, torch.Tensor] | None = None,
+                past: tuple[torch.Tensor, torch.Tensor] | None = None, key_mask: torch.Tensor | None = None,
                 ) -> tuple[torch.Tensor, tuple[torch.Tensor, torch.Tensor]]:
-        attended, kv = self.attention(x, causal, past)
+        attended, kv = self.attention(x, causal, past, key_mask)
         x = self.norm1(x + attended)
         return self.norm2(x + self.ff(x)), kv  # [B, T, d]
 
@@ -156,16 +164,18 @@ class TransformerEncoder(nn.Module):
         self.layers = nn.ModuleList(TransformerLayer(d_model, num_heads, ff_dim) for _ in range(num_layers))
         self.features_dim = d_model
 
-    def forward(self, x: torch.Tensor, cache: TransformerCache | None = None,
+    def forward(self, x: torch.Tensor, cache: TransformerCache | None = None, key_mask: torch.Tensor | None = None,
                 ) -> tuple[torch.Tensor, TransformerCache]:
-        """``x`` ``[B, T, ...]``, continuing after ``cache`` if given → ``[B, T, d_model]``, new cache."""
+        """``x`` ``[B, T, ...]``, continuing after ``cache`` if given → ``[B, T, d_model]``, new cache.
+
+        ``key_mask`` ``[B, T_cached + T]`` marks real steps (True) among padding (see ``MultiHeadSelfAttention``)."""
         if cache is not None and not self.causal:
             raise ValueError("a cache needs a causal transformer: earlier outputs cannot see later steps")
         start = 0 if cache is None else cache.position
         h = self.positions(self.input_proj(_embed_frames(self.frame_encoder, x)), start)  # [B, T, d]
         new_layers = []
         for i, layer in enumerate(self.layers):
-            h, kv = layer(h, self.causal, None if cache is None else cache.layers[i])
+            h, kv = layer(h, self.causal, None if cache is None else cache.layers[i], key_mask)
             new_layers.append(kv)
         return h, TransformerCache(new_layers, start + x.shape[1])
 

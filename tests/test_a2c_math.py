@@ -128,10 +128,10 @@ def test_policy_and_value_loss_tiny_case() -> None:
 class ValueIsFirstFeature(nn.Module):
     """A stand-in network: ``V(o) = o[0]``, uniform logits over two actions."""
 
-    def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return torch.zeros(obs.shape[0], 2), obs[:, 0]  # [N, 2], [N]
+    def unroll(self, obs: torch.Tensor, state: dict, starts: torch.Tensor, keep: bool = False) -> tuple:
+        return torch.zeros(*obs.shape[:2], 2), obs[..., 0], state, {}  # [T, E, 2], [T, E]
 
-    def value(self, obs: torch.Tensor) -> torch.Tensor:
+    def value_after(self, obs: torch.Tensor, state: dict) -> torch.Tensor:
         return obs[:, 0]  # [N]
 
 
@@ -139,7 +139,7 @@ def test_actor_critic_loss_bootstraps_truncation_from_final_obs_not_termination(
     obs = np.array(VALUES, np.float32).reshape(5, 1, 1)  # [T, E, 1]: V(obs[t]) = VALUES[t]
     next_obs = np.array([0.6, 100.0, 0.8, 10.0, 20.0], np.float32).reshape(5, 1, 1)
     actions = np.zeros((5, 1), np.int64)
-    fragment = Fragment(obs, actions, np.array(REWARDS, np.float32).reshape(5, 1), next_obs,
+    fragment = Fragment.feedforward(obs, actions, np.array(REWARDS, np.float32).reshape(5, 1), next_obs,
                         np.array(TERMINATED).reshape(5, 1), np.array(TRUNCATED).reshape(5, 1), actions, 0, 0)
     out = actor_critic_loss(ValueIsFirstFeature(), Batch.from_fragment(fragment), GAMMA, 1.0, 0.5, 0.01)
     advantages = [r - v for r, v in zip(RETURNS, VALUES, strict=True)]
@@ -161,7 +161,7 @@ def random_fragment(seed: int, steps: int = 5, envs: int = 3) -> Fragment:
     terminated = np.zeros((steps, envs), bool)
     terminated[2, 0] = True
     actions = rng.integers(0, 2, (steps, envs))
-    return Fragment(obs, actions, rng.normal(size=(steps, envs)).astype(np.float32), next_obs, terminated,
+    return Fragment.feedforward(obs, actions, rng.normal(size=(steps, envs)).astype(np.float32), next_obs, terminated,
                     np.zeros((steps, envs), bool), actions, 0, 0)
 
 
@@ -259,8 +259,8 @@ def test_actor_greedy_is_argmax_and_exploring_samples_the_policy() -> None:
     actor = A2C.make_actor(config, OBS_SPACE, ACTION_SPACE, 0, 1, seed=0)
     actor.set_weights(learner.get_weights(), 0)
     obs = np.zeros((4000, 4), np.float32)
-    assert (actor.act(obs, explore=False) == 1).all()
-    assert actor.act(obs, explore=True).mean() == pytest.approx(0.75, abs=0.03)
+    assert (actor.act(obs, {}, np.zeros(len(obs), bool), explore=False)[0] == 1).all()
+    assert actor.act(obs, {}, np.zeros(len(obs), bool), explore=True)[0].mean() == pytest.approx(0.75, abs=0.03)
 
 
 def test_separate_value_encoder_keeps_value_gradients_off_the_policy_features() -> None:

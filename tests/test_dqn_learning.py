@@ -41,7 +41,7 @@ def chain_fragment(rng: np.random.Generator, length: int, worker: int = 0) -> Fr
         terminated.append(term), truncated.append(trunc)
         state = 0 if (term or trunc) else nxt
     col = lambda x, dtype: np.asarray(x, dtype).reshape(length, 1, *np.shape(x)[1:])  # noqa: E731
-    return Fragment(col(obs, np.float32), col(actions, np.int64), col(rewards, np.float32),
+    return Fragment.feedforward(col(obs, np.float32), col(actions, np.int64), col(rewards, np.float32),
                     col(next_obs, np.float32), col(terminated, bool), col(truncated, bool),
                     col(actions, np.int64), version=0, worker=worker)
 

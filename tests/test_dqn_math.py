@@ -145,11 +145,11 @@ def test_noisy_actor_explores_through_noise_and_is_greedy_deterministic() -> Non
     actor = DQNActor(cfg, obs_space, action_space, 0, 1, seed=0)
     assert actor.epsilon == 0.0  # noisy nets replace ε-greedy
     obs = np.random.default_rng(0).uniform(-1, 1, (64, 4)).astype(np.float32)
-    greedy = [actor.act(obs, explore=False) for _ in range(3)]
+    greedy = [actor.act(obs, {}, np.zeros(len(obs), bool), explore=False)[0] for _ in range(3)]
     assert all(np.array_equal(greedy[0], g) for g in greedy)
-    explored = [actor.act(obs, explore=True) for _ in range(3)]
+    explored = [actor.act(obs, {}, np.zeros(len(obs), bool), explore=True)[0] for _ in range(3)]
     assert not np.array_equal(explored[0], explored[1])  # fresh noise for every action selection
-    assert np.array_equal(actor.act(obs, explore=False), greedy[0])
+    assert np.array_equal(actor.act(obs, {}, np.zeros(len(obs), bool), explore=False)[0], greedy[0])
 
 
 def test_apex_epsilons() -> None:

@@ -34,7 +34,7 @@ def one_step(s: int, a: int, r: float, s_next: int, terminated: bool = False) ->
     def arr(x, dtype):
         return np.array([[x]], dtype)  # [T=1, E=1]
 
-    return Fragment(arr(s, np.int64), arr(a, np.int64), arr(r, np.float32), arr(s_next, np.int64),
+    return Fragment.feedforward(arr(s, np.int64), arr(a, np.int64), arr(r, np.float32), arr(s_next, np.int64),
                     arr(terminated, bool), arr(False, bool), arr(0, np.int64), version=0, worker=0)
 
 

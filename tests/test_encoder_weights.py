@@ -52,7 +52,7 @@ def fragment(steps: int = 8, envs: int = 2, seed: int = 0) -> Fragment:
     actions = rng.integers(0, 4, (steps, envs))
     done = np.zeros((steps, envs), bool)
     done[-1, 0] = True
-    return Fragment(obs, actions, rng.normal(size=(steps, envs)).astype(np.float32), next_obs, done,
+    return Fragment.feedforward(obs, actions, rng.normal(size=(steps, envs)).astype(np.float32), next_obs, done,
                     np.zeros((steps, envs), bool), rng.integers(0, 4, (steps, envs)), 0, 0)
 
 

@@ -36,7 +36,7 @@ def fragment(steps: int = 8, envs: int = 4, seed: int = 0, version: int = 0) -> 
     terminated[2, 0] = True
     truncated[5, 1] = True
     actions = rng.integers(0, 2, size=(steps, envs))
-    return Fragment(obs[:-1], actions, np.ones((steps, envs), np.float32), obs[1:], terminated, truncated,
+    return Fragment.feedforward(obs[:-1], actions, np.ones((steps, envs), np.float32), obs[1:], terminated, truncated,
                     rng.integers(0, 2, size=(steps, envs)), version=version, worker=0)
 
 

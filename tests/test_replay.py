@@ -29,7 +29,7 @@ def _fragment(steps_by_env: list[list[tuple[float, str]]], first: int, ids_offse
     trunc = np.array([[e == "trunc" for _, e in env] for env in steps_by_env]).T
     next_obs = np.where((term | trunc)[..., None], obs + FINAL, obs + 1).astype(np.float32)
     actions = obs[..., 0].astype(np.int64)
-    return Fragment(obs, actions, rewards, next_obs, term, trunc, np.zeros_like(actions), version=0, worker=0)
+    return Fragment.feedforward(obs, actions, rewards, next_obs, term, trunc, np.zeros_like(actions), 0, 0)
 
 
 def _rows(t: Transitions) -> list[tuple[int, float, float, float]]:
@@ -284,7 +284,7 @@ class _StackedEnvs:
         actions = np.zeros((steps, len(self.stacks)), np.int64)
         rewards = np.ones((steps, len(self.stacks)), np.float32)
         term, trunc = np.stack(term), np.stack(trunc)
-        return Fragment(np.stack(obs), actions, rewards, np.stack(next_obs), term, trunc, actions, 0, 0)
+        return Fragment.feedforward(np.stack(obs), actions, rewards, np.stack(next_obs), term, trunc, actions, 0, 0)
 
 
 def _live_slots(buf: ReplayBuffer) -> np.ndarray:

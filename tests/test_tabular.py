@@ -11,7 +11,7 @@ from agentlab.tabular.learner import TabularLearner
 
 def one_step(s, a, r, s2, a2=0, terminated=False, truncated=False):
     arr = lambda v, dt: np.array([[v]], dtype=dt)  # noqa: E731  [T=1, E=1]
-    return Fragment(arr(s, np.int64), arr(a, np.int64), arr(r, np.float32), arr(s2, np.int64),
+    return Fragment.feedforward(arr(s, np.int64), arr(a, np.int64), arr(r, np.float32), arr(s2, np.int64),
                     arr(terminated, bool), arr(truncated, bool), arr(a2, np.int64), 0, 0)
 
 

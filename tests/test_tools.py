@@ -183,7 +183,7 @@ def test_evaluate_uses_best_unless_told_latest(dqn_run, tmp_path, capsys):
     obs = np.random.default_rng(0).normal(0.0, 0.5, (20, 4)).astype(np.float32)
     with torch.no_grad():
         greedy = best_net.q_values(best_net(torch.as_tensor(obs))).argmax(1).numpy()
-    assert [int(policy.act(o[None], explore=False)[0]) for o in obs] == greedy.tolist()
+    assert [int(policy.act(o)) for o in obs] == greedy.tolist()
     (run_dir / "checkpoints" / runs.BEST).write_bytes(b"truncated")  # a corrupt best: auto falls back to latest
     assert same_weights(evaluate.load_run(run_dir)[3].online.state_dict(), latest_weights)
     assert "using the latest checkpoint" in capsys.readouterr().err
@@ -237,8 +237,11 @@ class RandomActor:
     def __init__(self, space):
         self.space = space
 
-    def act(self, obs, explore=True):
-        return [self.space.sample()]
+    def initial_state(self, num_envs):
+        return {}
+
+    def act(self, obs, state, episode_start, explore=True):
+        return [self.space.sample()], state, {}
 
 
 @pytest.mark.parametrize("env_id", ["ALE/Pong-v5", "MinAtar/Breakout-v1", "Acrobot-v1", "agentlab/FourRooms-v0"])

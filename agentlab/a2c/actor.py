@@ -17,7 +17,8 @@ import torch
 from agentlab.a2c.config import A2CConfig
 from agentlab.a2c.losses import Batch, actor_critic_loss
 from agentlab.a2c.networks import make_network
-from agentlab.core import Fragment
+from agentlab.core import Extras, Fragment, State
+from agentlab.memory import as_arrays, as_tensors, reset_rows
 from agentlab.weights import load_arrays
 
 
@@ -55,15 +56,25 @@ class A2CActor:
         self.generator = torch.Generator().manual_seed(int(stream))
         self.version = -1
 
-    def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
+    def initial_state(self, num_envs: int) -> State:
+        return as_arrays(self.network.initial_state(num_envs))
+
+    def act(self, obs: np.ndarray, state: State, episode_start: np.ndarray, explore: bool = True
+            ) -> tuple[np.ndarray, State, Extras]:
         with torch.inference_mode():
-            logits = self.network.policy(torch.as_tensor(obs))  # [E, A]
+            if not state:  # no memory: the policy head alone
+                logits = self.network.policy(torch.as_tensor(obs))  # [E, A]
+            else:  # the value trunk's memory (if it has one) steps too: the learner replays both from here
+                carried = reset_rows(as_tensors(state), torch.as_tensor(episode_start))
+                logits, _, carried, _ = self.network.unroll(torch.as_tensor(obs)[None], carried,
+                                                            torch.zeros(1, len(obs), dtype=torch.bool))
+                logits, state = logits[0], as_arrays(carried)  # [E, A]
             if not explore:
-                return logits.argmax(dim=-1).numpy()  # [E]
+                return logits.argmax(dim=-1).numpy(), state, {}  # [E]
             # Inverse-CDF sampling: one uniform per env; several times cheaper than torch.multinomial here.
             cdf = torch.softmax(logits, dim=-1).cumsum(dim=-1)  # [E, A]
             u = torch.rand(len(cdf), 1, generator=self.generator)  # [E, 1]
-            return (cdf < u).sum(dim=-1).clamp_(max=cdf.shape[-1] - 1).numpy()  # [E]
+            return (cdf < u).sum(dim=-1).clamp_(max=cdf.shape[-1] - 1).numpy(), state, {}  # [E]
 
     def set_weights(self, weights: dict[str, np.ndarray], version: int) -> None:
         load_arrays(self.network, weights)

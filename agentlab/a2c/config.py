@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agentlab.config import names_in, setting
+from agentlab.config import MemorySettings, names_in, setting
 
 
 @dataclass
-class A2CConfig:
+class A2CConfig(MemorySettings):
     """Shared by ``--algo a2c`` and ``--algo a3c``: only the launcher's schedule differs."""
 
     gamma: float = setting(0.99, ge=0, le=1)

@@ -20,6 +20,7 @@ import torch.nn.functional as F
 
 from agentlab.a2c.networks import ActorCritic
 from agentlab.core import Fragment
+from agentlab.memory import TensorState, as_tensors
 
 
 class Batch(NamedTuple):
@@ -31,6 +32,8 @@ class Batch(NamedTuple):
     next_obs: torch.Tensor  # [T, E, ...]
     terminated: torch.Tensor  # [T, E] bool
     truncated: torch.Tensor  # [T, E] bool
+    episode_start: torch.Tensor  # [T, E] bool: obs[t] begins an episode (memory restarts)
+    state: TensorState  # [E, ...] each: the actors' memory going into obs[0] ({} without memory)
 
     @staticmethod
     def from_fragment(fragment: Fragment, device: torch.device | str = "cpu") -> Batch:
@@ -41,6 +44,8 @@ class Batch(NamedTuple):
             next_obs=torch.as_tensor(fragment.next_obs, device=device),
             terminated=torch.as_tensor(fragment.terminated, device=device).bool(),
             truncated=torch.as_tensor(fragment.truncated, device=device).bool(),
+            episode_start=torch.as_tensor(fragment.episode_start, device=device).bool(),
+            state=as_tensors(fragment.state, device),
         )
 
 
@@ -122,6 +127,24 @@ def value_loss(values: torch.Tensor, returns: torch.Tensor) -> torch.Tensor:
     return (returns.detach() - values).pow(2).mean()
 
 
+def evaluate_rollout(network: ActorCritic, batch: Batch) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Logits ``[T, E, A]``, values ``[T, E]`` and bootstrap values ``V(next_obs[t])`` ``[T, E]`` (detached).
+
+    With memory this is BPTT over the fragment from its stored state. The bootstrap at a truncation or at
+    the fragment's end is ``V(final obs)`` from the state carried there; at a termination it is not used."""
+    cut = cut_points(batch.terminated, batch.truncated)
+    needs_final = cut & ~batch.terminated  # truncations and fragment ends: bootstrap from V(final obs)
+    logits, values, _, after = network.unroll(batch.obs, batch.state, batch.episode_start,
+                                              keep=bool(batch.state))  # [T, E, A], [T, E]
+    final_values = torch.zeros_like(values)
+    with torch.no_grad():
+        if needs_final.any():
+            carried = {name: x[needs_final] for name, x in after.items()}  # the state after obs[t]
+            final_values[needs_final] = network.value_after(batch.next_obs[needs_final], carried)
+        bootstrap = next_values(values.detach(), final_values, cut)  # [T, E]
+    return logits, values, bootstrap
+
+
 def actor_critic_loss(
     network: ActorCritic,
     batch: Batch,
@@ -132,17 +155,8 @@ def actor_critic_loss(
     normalize_advantage: bool = False,
 ) -> LossOutput:
     """``L = L_π + c_v L_V − β H``: the one loss A2C's learner and A3C's actors both differentiate."""
-    steps, envs = batch.rewards.shape
-    logits, values = network(batch.obs.flatten(0, 1))  # [T·E, A], [T·E]
-    values = values.view(steps, envs)  # [T, E]
-
-    cut = cut_points(batch.terminated, batch.truncated)
-    needs_final = cut & ~batch.terminated  # truncations and fragment ends: bootstrap from V(final obs)
-    final_values = torch.zeros_like(values)
-    with torch.no_grad():
-        if needs_final.any():
-            final_values[needs_final] = network.value(batch.next_obs[needs_final])
-        bootstrap = next_values(values.detach(), final_values, cut)  # [T, E]
+    logits, values, bootstrap = evaluate_rollout(network, batch)  # [T, E, A], [T, E], [T, E]
+    logits = logits.flatten(0, 1)  # [T·E, A]
 
     if gae_lambda == 1.0:
         returns = n_step_returns(batch.rewards, bootstrap, batch.terminated, batch.truncated, gamma)

@@ -17,17 +17,23 @@ from torch import nn
 from agentlab.a2c.config import A2CConfig
 from agentlab.config import ConfigError
 from agentlab.encoders import build_encoder
+from agentlab.memory import Memory, TensorState, build_memory, encode
 
 
 class ActorCritic(nn.Module):
-    """``obs [N, ...] -> (logits [N, A], value [N])``; ``value_encoder`` (optional) feeds the value head alone."""
+    """``obs [N, ...] -> (logits [N, A], value [N])``; ``value_encoder`` (optional) feeds the value head alone.
 
-    def __init__(self, encoder: nn.Module, num_actions: int, value_encoder: nn.Module | None = None) -> None:
+    With memory (``memory``, and ``value_memory`` on a separate value encoder) the network runs sequences
+    ``[T, B, ...]`` from a state through ``unroll``; without, ``unroll`` is the feed-forward pass over ``T·B``."""
+
+    def __init__(self, encoder: nn.Module, num_actions: int, value_encoder: nn.Module | None = None,
+                 memory: Memory | None = None, value_memory: Memory | None = None) -> None:
         super().__init__()
         self.encoder = encoder
         self.value_encoder = value_encoder
-        self.policy_head = nn.Linear(encoder.features_dim, num_actions)
-        self.value_head = nn.Linear((value_encoder or encoder).features_dim, 1)
+        self.memory, self.value_memory = memory, value_memory
+        self.policy_head = nn.Linear(_width(encoder, memory), num_actions)
+        self.value_head = nn.Linear(_width(value_encoder or encoder, value_memory or memory), 1)
         # Small policy weights start near-uniform, so early updates are not dominated by a random preference.
         nn.init.orthogonal_(self.policy_head.weight, gain=0.01)
         nn.init.zeros_(self.policy_head.bias)
@@ -46,6 +52,43 @@ class ActorCritic(nn.Module):
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         """The value alone ``[N]``, for bootstrapping: skips the policy head."""
         return self.value_head((self.value_encoder or self.encoder)(obs)).squeeze(-1)
+
+    def initial_state(self, batch: int, device: torch.device | str = "cpu") -> TensorState:
+        state: TensorState = {}
+        for memory in (self.memory, self.value_memory):
+            if memory is not None:
+                state.update(memory.initial_state(batch, device))
+        return state
+
+    def unroll(self, obs: torch.Tensor, state: TensorState, starts: torch.Tensor, keep: bool = False
+               ) -> tuple[torch.Tensor, torch.Tensor, TensorState, TensorState]:
+        """``obs [T, B, ...]`` → logits ``[T, B, A]``, values ``[T, B]``, the final state and (``keep``) every
+        step's state after it ``[T, B, ...]``; rows restart where ``starts`` ``[T, B]``."""
+        policy_state, value_state = self._split(state)
+        features, final, kept = encode(self.encoder, self.memory, obs, policy_state, starts, keep)  # [T, B, F]
+        value_features = features
+        if self.value_encoder is not None:
+            value_features, value_final, value_kept = encode(self.value_encoder, self.value_memory, obs, value_state,
+                                                             starts, keep)
+            final, kept = {**final, **value_final}, {**kept, **value_kept}
+        return self.policy_head(features), self.value_head(value_features).squeeze(-1), final, kept
+
+    def value_after(self, obs: torch.Tensor, state: TensorState) -> torch.Tensor:
+        """``V`` ``[N]`` of observations ``[N, ...]`` reached from ``state`` (the carried state, no reset)."""
+        encoder, memory = (self.encoder, self.memory) if self.value_encoder is None else \
+            (self.value_encoder, self.value_memory)
+        own = self._split(state)[0 if self.value_encoder is None else 1]
+        features, _, _ = encode(encoder, memory, obs[None], own, torch.zeros(1, len(obs), dtype=torch.bool))
+        return self.value_head(features[0]).squeeze(-1)
+
+    def _split(self, state: TensorState) -> tuple[TensorState, TensorState]:
+        """The policy trunk's and the value trunk's parts of a state (the value's names start ``value.``)."""
+        value = {name: x for name, x in state.items() if name.startswith("value.")}
+        return {name: x for name, x in state.items() if name not in value}, value
+
+
+def _width(encoder: nn.Module, memory: Memory | None) -> int:
+    return encoder.features_dim if memory is None else memory.features_dim
 
 
 def orthogonal_init(module: nn.Module, gain: float = math.sqrt(2)) -> None:
@@ -66,5 +109,9 @@ def make_network(obs_space: gymnasium.Space, action_space: gymnasium.Space, conf
     if not isinstance(action_space, gymnasium.spaces.Discrete):
         raise ConfigError(f"A2C/A3C need a Discrete action space, got {action_space}; pick a discrete-action env")
     settings = (config.encoder, config.hidden_sizes, config.activation, config.encoder_weights, config.freeze_encoder)
+    encoder = build_encoder(obs_space, *settings)
     value_encoder = None if config.shared_encoder else build_encoder(obs_space, *settings)
-    return ActorCritic(build_encoder(obs_space, *settings), int(action_space.n), value_encoder)
+    memory = build_memory(config.memory, encoder.features_dim, config.memory_size, config.memory_window)
+    value_memory = None if value_encoder is None else build_memory(
+        config.memory, value_encoder.features_dim, config.memory_size, config.memory_window, prefix="value.")
+    return ActorCritic(encoder, int(action_space.n), value_encoder, memory, value_memory)

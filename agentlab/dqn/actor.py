@@ -13,9 +13,10 @@ import gymnasium as gym
 import numpy as np
 import torch
 
-from agentlab.core import Fragment
+from agentlab.core import Extras, Fragment, State
 from agentlab.dqn.config import DQNConfig
 from agentlab.dqn.networks import build_q_network
+from agentlab.memory import as_arrays, as_tensors, reset_rows
 from agentlab.weights import load_arrays
 
 
@@ -50,20 +51,34 @@ class DQNActor:
         self.base_epsilon = float(weights["epsilon"])
         self.version = version
 
+    def initial_state(self, num_envs: int) -> State:
+        return as_arrays(self.net.initial_state(num_envs))
+
     @torch.inference_mode()
-    def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
-        """Actions ``[E]``: greedy with mean weights when ``explore`` is False."""
+    def act(self, obs: np.ndarray, state: State, episode_start: np.ndarray, explore: bool = True
+            ) -> tuple[np.ndarray, State, Extras]:
+        """Actions ``[E]``: greedy with mean weights when ``explore`` is False.
+
+        With memory, the extras are the state each action was picked from (``state.`` + its name): R2D2's
+        sequence replay stores it at every sequence start."""
         noisy_explore = explore and self.cfg.noisy
         if self.net.training != noisy_explore:
             self.net.train(noisy_explore)  # noise on only while exploring
         if noisy_explore:
             self.net.reset_noise(self.noise_generator)  # fresh noise for every action selection
-        q = self.net.q_values(self.net(torch.as_tensor(obs)))  # [E, A]
+        extras: Extras = {}
+        if self.net.memory is None:
+            q = self.net.q_values(self.net(torch.as_tensor(obs)))  # [E, A]
+        else:
+            carried = reset_rows(as_tensors(state), torch.as_tensor(episode_start))
+            extras = {f"state.{name}": value for name, value in as_arrays(carried).items()}
+            out, carried = self.net.unroll(torch.as_tensor(obs)[None], carried, torch.zeros(1, len(obs), dtype=bool))
+            q, state = self.net.q_values(out[0]), as_arrays(carried)  # [E, A]
         actions = q.argmax(dim=1).numpy()  # [E]
         if explore and not self.cfg.noisy:
             random = self.rng.random(len(actions)) < self.epsilon  # [E]
             actions = np.where(random, self.rng.integers(self.num_actions, size=len(actions)), actions)
-        return actions
+        return actions, state, extras
 
     def process(self, fragment: Fragment) -> Fragment:
         return fragment

@@ -9,11 +9,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agentlab.config import invalid, names_in, setting
+from agentlab.config import MemorySettings, invalid, names_in, setting
 
 
 @dataclass
-class DQNConfig:
+class DQNConfig(MemorySettings):
     lr: float = setting(1e-3, gt=0)
     """Adam learning rate."""
     adam_eps: float = setting(1e-8, gt=0)
@@ -88,11 +88,25 @@ class DQNConfig:
     """Hidden layer sizes of each head stream (noisy when ``noisy``), between encoder and outputs."""
     frame_stack: int = setting(-1, ge=-1, fixed=True)
     """Frames per stacked observation, stored once in replay (-1: 4 for Atari images, else off; 0: off)."""
+    sequence_length: int = setting(40, ge=2, fixed=True)
+    """With memory (R2D2): steps per replayed sequence, burn-in included; ``batch_size`` counts sequences."""
+    sequence_overlap: int = setting(20, ge=0, fixed=True)
+    """With memory: steps a stored sequence shares with the one before it in the same episode."""
+    burn_in: int = setting(10, ge=0)
+    """With memory: first steps of a sequence that only unroll the network from the stored state (no loss)."""
+    priority_eta: float = setting(0.9, ge=0, le=1)
+    """With memory: a sequence's priority ``η max|δ| + (1 − η) mean|δ|`` (R2D2's η = 0.9)."""
 
     def validate(self) -> None:
         if self.distributional and self.v_min >= self.v_max:
             raise invalid("v_max", self.v_max, f"more than v_min ({self.v_min}): the support is [v_min, v_max]",
                           self.v_min + 20.0)
+        if self.memory and self.sequence_overlap >= self.sequence_length:
+            raise invalid("sequence_overlap", self.sequence_overlap, f"less than sequence_length "
+                          f"({self.sequence_length}), or sequences never advance", self.sequence_length // 2)
+        if self.memory and self.burn_in >= self.sequence_length:
+            raise invalid("burn_in", self.burn_in, f"less than sequence_length ({self.sequence_length}), so some "
+                          "steps get a loss", self.sequence_length // 4)
         if self.batch_size > self.buffer_size:
             raise invalid("batch_size", self.batch_size, f"at most buffer_size ({self.buffer_size}), the replay "
                           "it samples from", self.buffer_size)

@@ -2,7 +2,8 @@
 
 Mnih et al. 2015 (replay, target network), with the Rainbow components of Hessel et al. 2018 switched
 on by config flags: n-step transitions at insert time, prioritized sampling, double and distributional
-targets (``losses``), dueling and noisy heads (``networks``).
+targets (``losses``), dueling and noisy heads (``networks``). With ``memory`` it trains as R2D2
+(Kapturowski et al. 2019): sequence replay from the actors' stored states, with burn-in.
 """
 
 from __future__ import annotations
@@ -13,15 +14,19 @@ import sys
 from typing import Any
 
 import gymnasium as gym
+import numpy as np
 import torch
 
+from agentlab.averages import Averages
 from agentlab.config import check_memory, validate
 from agentlab.core import Fragment
 from agentlab.dqn.config import DQNConfig
-from agentlab.dqn.losses import c51_loss, td_loss
+from agentlab.dqn.losses import c51_loss, sequence_n_step, sequence_priority, td_loss
 from agentlab.dqn.networks import build_q_network, update_target
 from agentlab.encoders import is_image
+from agentlab.memory import TensorState, as_tensors
 from agentlab.replay import NStepAccumulator, ReplayBatch, ReplayBuffer, replay_nbytes
+from agentlab.replay.sequences import SequenceAccumulator, SequenceBuffer, Sequences
 from agentlab.saveable import from_saveable, to_saveable
 from agentlab.weights import to_arrays
 
@@ -52,15 +57,27 @@ class DQNLearner:
         self.params = [p for p in self.online.parameters() if p.requires_grad]  # a frozen encoder has none
         # The fused kernel: one pass over all parameters, faster than the default on CPU and GPU alike.
         self.optimizer = torch.optim.Adam(self.params, lr=cfg.lr, eps=cfg.adam_eps, fused=True)
-        self.accumulator = NStepAccumulator(cfg.n_step, cfg.gamma)
-        frame_stack = frame_stack_for(cfg, obs_space)
-        replay_bytes = replay_nbytes(cfg.buffer_size, obs_space.shape, obs_space.dtype, cfg.prioritized, frame_stack)
-        check_memory("replay", cfg.buffer_size, "transitions", replay_bytes, "buffer_size")  # before allocating
-        self.replay = ReplayBuffer(
-            cfg.buffer_size, tuple(obs_space.shape), obs_space.dtype, seed, prioritized=cfg.prioritized,
-            alpha=cfg.alpha, beta0=cfg.beta0, beta_steps=cfg.beta_steps, priority_eps=cfg.priority_eps,
-            frame_stack=frame_stack,
-        )
+        priorities = dict(prioritized=cfg.prioritized, alpha=cfg.alpha, beta0=cfg.beta0, beta_steps=cfg.beta_steps,
+                          priority_eps=cfg.priority_eps)
+        self.accumulator: NStepAccumulator | SequenceAccumulator
+        self.replay: ReplayBuffer | SequenceBuffer
+        if cfg.memory:  # R2D2: sequences of stored steps; buffer_size counts their steps
+            self.accumulator = SequenceAccumulator(cfg.sequence_length, cfg.sequence_overlap, cfg.burn_in)
+            capacity = max(cfg.buffer_size // (cfg.sequence_length - cfg.sequence_overlap), cfg.batch_size)
+            step_bytes = int(np.prod(obs_space.shape, dtype=np.int64)) * np.dtype(obs_space.dtype).itemsize + 14
+            check_memory("replay", capacity, "sequences", capacity * (cfg.sequence_length + 1) * step_bytes,
+                         "buffer_size")
+            self.replay = SequenceBuffer(capacity, cfg.sequence_length, tuple(obs_space.shape), obs_space.dtype,
+                                         seed, **priorities)
+        else:
+            self.accumulator = NStepAccumulator(cfg.n_step, cfg.gamma)
+            frame_stack = frame_stack_for(cfg, obs_space)
+            replay_bytes = replay_nbytes(cfg.buffer_size, obs_space.shape, obs_space.dtype, cfg.prioritized,
+                                         frame_stack)
+            check_memory("replay", cfg.buffer_size, "transitions", replay_bytes, "buffer_size")  # before allocating
+            self.replay = ReplayBuffer(cfg.buffer_size, tuple(obs_space.shape), obs_space.dtype, seed,
+                                       frame_stack=frame_stack, **priorities)
+        self.averages = Averages()  # R2D2's stored-state Q discrepancy, between metrics rows
         self.noise_generator = torch.Generator(self.device).manual_seed(seed)
         self.version = 0
         self.env_steps = 0
@@ -72,12 +89,16 @@ class DQNLearner:
         return 0.0 if self.cfg.noisy else self.cfg.epsilon_at(self.env_steps)
 
     def updates_due(self) -> int:
-        """Learner steps owed: ``replay_ratio`` per env step beyond ``learning_starts``, minus those done."""
+        """Learner steps owed: ``replay_ratio`` per env step beyond ``learning_starts``, minus those done.
+
+        With memory a learner step trains on ``sequence_length − burn_in`` steps of each sequence, so it is owed
+        that many times less often: each env step is replayed as often as without memory."""
         cfg = self.cfg
         steps_at, version_at = self.starts_at
         if self.env_steps - steps_at < cfg.learning_starts or len(self.replay) < cfg.batch_size:
             return 0
-        return int((self.env_steps - steps_at - cfg.learning_starts) * cfg.replay_ratio) - (self.version - version_at)
+        ratio = cfg.replay_ratio / (cfg.sequence_length - cfg.burn_in if cfg.memory else 1)
+        return int((self.env_steps - steps_at - cfg.learning_starts) * ratio) - (self.version - version_at)
 
     def update(self, fragment: Fragment) -> dict[str, float]:
         num_envs = fragment.rewards.shape[1]
@@ -89,8 +110,9 @@ class DQNLearner:
         if steps <= 0:  # the same keys every time: the metrics log takes its columns from the first row
             return metrics
         losses, q_taken = [], []
+        learn = self.learn_sequences if self.cfg.memory else self.learn_step
         for _ in range(steps):
-            loss, q = self.learn_step(self.replay.sample(self.cfg.batch_size))
+            loss, q = learn(self.replay.sample(self.cfg.batch_size))
             losses.append(loss)
             q_taken.append(q)
         # Read back once per fragment, not per step: no host sync inside the loop (unless prioritized).
@@ -138,6 +160,88 @@ class DQNLearner:
             update_target(self.target, self.online, cfg.tau)
         return loss.detach(), extras["q_taken"]
 
+    def learn_sequences(self, batch: Sequences) -> tuple[torch.Tensor, torch.Tensor]:
+        """One R2D2 step on ``B`` stored sequences: unroll from the stored state, burn in, n-step double-Q loss.
+
+        The first ``burn_in`` steps only move the state from the stored one (computed by an older actor) towards
+        what the current network would have; they get no loss and no gradient. A sequence that starts its
+        episode starts from the true (initial) state, so all of its steps get a loss."""
+        cfg, device = self.cfg, self.device
+        tensor = {name: torch.from_numpy(getattr(batch, name)).to(device) for name in
+                  ("obs", "action", "reward", "terminated", "mask", "episode_start")}
+        obs = tensor["obs"].transpose(0, 1)  # [L + 1, B, ...] time-major
+        steps, size = obs.shape[:2]
+        starts = torch.zeros(steps, size, dtype=torch.bool, device=device)
+        starts[0] = tensor["episode_start"]
+        stored = as_tensors(batch.state, device)
+        if cfg.noisy:
+            self.online.reset_noise(self.noise_generator)
+            self.target.reset_noise(self.noise_generator)
+        b = cfg.burn_in
+        out_head, mid = self.online.unroll(obs[:b], stored, starts[:b]) if b else (obs.new_zeros(0), stored)
+        fresh = tensor["episode_start"]
+        mid = {name: torch.where(fresh.view(-1, *[1] * (x.dim() - 1)), x, x.detach()) for name, x in mid.items()}
+        out_tail, _ = self.online.unroll(obs[b:], mid, starts[b:])  # [L + 1 − b, B, A, N]
+        out = torch.cat([out_head, out_tail]) if b else out_tail  # [L + 1, B, A, N]
+        with torch.no_grad():
+            target_out, _ = self.target.unroll(obs, stored, starts)  # [L + 1, B, A, N]
+            if b:
+                self.q_discrepancy(obs[b], batch.burn_in_state, mid, fresh, batch.mask[:, b])
+        returns, discount, next_index = sequence_n_step(tensor["reward"], tensor["terminated"], tensor["mask"],
+                                                        cfg.gamma, cfg.n_step)  # [B, L] each
+        length = tensor["action"].shape[1]
+        t = torch.arange(length, device=device).unsqueeze(0)
+        loss_mask = tensor["mask"] & ((t >= b) | fresh.unsqueeze(1))  # [B, L]
+        rows, cols = loss_mask.nonzero(as_tuple=True)  # the loss steps
+        next_cols = next_index[rows, cols]
+        weights = torch.from_numpy(batch.weights).to(device)[rows] if cfg.prioritized else None
+        out_t, next_select = out[cols, rows], out.detach()[next_cols, rows]  # [N, A, atoms]
+        next_target = target_out[next_cols, rows]
+        q_next_select = self.online.q_values(next_select if cfg.double else next_target)  # [N, A]
+        action, reward, disc = tensor["action"][rows, cols], returns[rows, cols], discount[rows, cols]
+        if cfg.distributional:
+            loss, extras = c51_loss(out_t, action, reward, disc, next_target, q_next_select, self.online.support,
+                                    weights)
+        else:
+            loss, extras = td_loss(out_t.squeeze(-1), action, reward, disc, next_target.squeeze(-1), q_next_select,
+                                   weights, cfg.loss)
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if cfg.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True)
+        self.optimizer.step()
+        if cfg.prioritized:
+            errors = torch.zeros(size, length, device=device)
+            errors[rows, cols] = extras["priority"]
+            self.replay.update_priorities(batch.indices, sequence_priority(errors, loss_mask, cfg.priority_eta)
+                                          .cpu().numpy())
+        self.version += 1
+        if self.version % cfg.target_update_period == 0:
+            update_target(self.target, self.online, cfg.tau)
+        return loss.detach(), extras["q_taken"]
+
+    def q_discrepancy(self, obs: torch.Tensor, burn_in_state: dict[str, Any], recomputed: TensorState,
+                      fresh: torch.Tensor, mask_at: np.ndarray) -> None:
+        """R2D2's ΔQ (Kapturowski et al. 2019, Sec. 3): ``‖q(o; ŝ) − q(o; s)‖₂ / |max_a q(o; s)|`` at the first
+        loss step, between the actor's stored state ``ŝ`` and the one burn-in recomputed ``s`` (sequences that
+        start their episode have no staleness and are left out)."""
+        stale = ~fresh & torch.from_numpy(mask_at).to(obs.device)
+        if not stale.any():
+            return
+        none = torch.zeros(1, int(stale.sum()), dtype=torch.bool, device=obs.device)
+        stored = {name: x[stale] for name, x in as_tensors(burn_in_state, obs.device).items()}
+        q_stored = self.online.q_values(self.online.unroll(obs[stale][None], stored, none)[0][0])  # [S, A]
+        again = {name: x[stale] for name, x in recomputed.items()}
+        q_again = self.online.q_values(self.online.unroll(obs[stale][None], again, none)[0][0])  # [S, A]
+        delta = (q_stored - q_again).norm(dim=1) / q_again.max(dim=1).values.abs().clamp(min=1e-6)
+        self.averages.add({"q_discrepancy": float(delta.mean())})
+
+    def metrics(self) -> dict[str, float]:
+        """The mean stored-state Q discrepancy since the last call (with memory and burn-in; NaN before any)."""
+        means = self.averages.pop()
+        return {"q_discrepancy": means.get("q_discrepancy", float("nan"))} if self.cfg.memory and self.cfg.burn_in \
+            else means
+
     def get_weights(self) -> dict[str, Any]:
         return {"params": to_arrays(self.online), "epsilon": self.epsilon}
 
@@ -160,6 +264,7 @@ class DQNLearner:
             "replay": to_saveable(self.replay.state_dict(contents=with_replay)),
             "noise_generator": self.noise_generator.get_state(),
             "starts_at": self.starts_at,
+            "averages": self.averages.state_dict(),
         }
         if with_replay:
             state["accumulator"] = to_saveable(self.accumulator.state_dict())
@@ -175,6 +280,8 @@ class DQNLearner:
         self.noise_generator.set_state(state["noise_generator"])
         steps_at, version_at = state.get("starts_at", (0, 0))
         self.starts_at = (int(steps_at), int(version_at))
+        if "averages" in state:  # checkpoints before memory lack them
+            self.averages.load_state_dict(state["averages"])
         if "contents" in state["replay"]:
             self.accumulator.load_state_dict(from_saveable(state.get("accumulator", {})))
         else:  # an empty buffer: collect learning_starts steps again before learning

@@ -102,3 +102,35 @@ def c51_loss(
     q_taken = (log_p.detach().exp() * support).sum(dim=-1)  # [B]
     extras = {"cross_entropy": cross_entropy.detach(), "priority": cross_entropy.detach(), "q_taken": q_taken}
     return per_sample.mean(), extras
+
+
+def sequence_n_step(
+    rewards: torch.Tensor, terminated: torch.Tensor, mask: torch.Tensor, gamma: float, n: int
+) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """n-step targets inside stored sequences ``[B, L]`` (R2D2 with Rainbow's multi-step return).
+
+    Step ``t`` sums ``k = min(n, steps left in the sequence)`` rewards, ``R_t = Σ_{i<k} γ^i r_{t+i}``, and
+    bootstraps from observation ``t + k`` (at most the one after the last real step) with ``γ^k``, or not at
+    all (discount 0) when that observation ends the episode by termination. A sequence never crosses an
+    episode, so a termination can only be its last real step. Returns ``R``, the discount and ``t + k``.
+    """
+    batch, length = rewards.shape
+    real = mask.sum(dim=1, keepdim=True)  # [B, 1] steps before the padding
+    t = torch.arange(length, device=rewards.device).unsqueeze(0)  # [1, L]
+    k = torch.clamp(torch.minimum(torch.full_like(t, n), real - t), min=0)  # [B, L]
+    returns = torch.zeros_like(rewards)
+    for i in range(n):
+        reward_i = rewards.gather(1, (t + i).clamp(max=length - 1).expand(batch, -1))  # [B, L] r_{t+i}
+        returns = returns + torch.where(i < k, gamma**i * reward_i, torch.zeros_like(reward_i))
+    next_index = t + k  # [B, L]
+    ends_terminal = terminated.gather(1, (real - 1).clamp(min=0))  # [B, 1]
+    discount = torch.where(ends_terminal & (next_index == real), torch.zeros_like(returns),
+                           gamma ** k.to(rewards.dtype))
+    return returns, discount, next_index
+
+
+def sequence_priority(errors: torch.Tensor, mask: torch.Tensor, eta: float) -> torch.Tensor:
+    """R2D2's priority of each sequence: ``η max_t |δ_t| + (1 − η) mean_t |δ_t|`` over its loss steps ``[B, L]``."""
+    errors = errors.abs() * mask
+    mean = errors.sum(dim=1) / mask.sum(dim=1).clamp(min=1)
+    return eta * errors.max(dim=1).values + (1 - eta) * mean

@@ -19,6 +19,7 @@ from torch.nn import functional as F
 
 from agentlab.dqn.config import DQNConfig
 from agentlab.encoders import build_encoder
+from agentlab.memory import Memory, TensorState, build_memory, encode
 
 
 class NoisyLinear(nn.Module):
@@ -83,25 +84,40 @@ def dueling_combine(value: torch.Tensor, advantage: torch.Tensor, aggregate: str
 
 
 class QNetwork(nn.Module):
-    """Encoder → head. ``forward`` gives ``[B, A, N]``: Q values (N = 1) or atom logits (N = atoms).
+    """Encoder → (memory →) head. ``forward`` gives ``[B, A, N]``: Q values (N = 1) or atom logits (N = atoms).
 
-    ``q_values`` reduces either to ``[B, A]``: Q itself, or ``Σ_i z_i p_i(s, a)`` for C51.
+    ``q_values`` reduces either to ``[..., A]``: Q itself, or ``Σ_i z_i p_i(s, a)`` for C51. With a memory,
+    ``unroll`` runs sequences ``[T, B, ...]`` from a state (DRQN, Hausknecht & Stone 2015).
     """
 
-    def __init__(self, encoder: nn.Module, num_actions: int, cfg: DQNConfig) -> None:
+    def __init__(self, encoder: nn.Module, num_actions: int, cfg: DQNConfig, memory: Memory | None = None) -> None:
         super().__init__()
-        self.encoder = encoder
+        self.encoder, self.memory = encoder, memory
+        features_dim = encoder.features_dim if memory is None else memory.features_dim
         self.num_actions, self.atoms = num_actions, cfg.atoms
         self.dueling, self.aggregate = cfg.dueling, cfg.dueling_aggregate
         self.distributional = cfg.distributional
         stream = dict(hidden=cfg.head_hidden, noisy=cfg.noisy, sigma0=cfg.noisy_sigma0)
-        self.advantage = mlp_stream(encoder.features_dim, out_dim=num_actions * self.atoms, **stream)
-        self.value = mlp_stream(encoder.features_dim, out_dim=self.atoms, **stream) if cfg.dueling else None
+        self.advantage = mlp_stream(features_dim, out_dim=num_actions * self.atoms, **stream)
+        self.value = mlp_stream(features_dim, out_dim=self.atoms, **stream) if cfg.dueling else None
         self.register_buffer("support", torch.linspace(cfg.v_min, cfg.v_max, cfg.atoms), persistent=False)
         self.noisy_layers = [m for m in self.modules() if isinstance(m, NoisyLinear)]
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
-        features = self.encoder(obs)  # [B, F]
+        """Stateless: ``obs [B, ...]`` → ``[B, A, N]`` (a network with memory needs ``unroll``)."""
+        return self.head(self.encoder(obs))
+
+    def initial_state(self, batch: int, device: torch.device | str = "cpu") -> TensorState:
+        return {} if self.memory is None else self.memory.initial_state(batch, device)
+
+    def unroll(self, obs: torch.Tensor, state: TensorState, starts: torch.Tensor
+               ) -> tuple[torch.Tensor, TensorState]:
+        """``obs [T, B, ...]`` from ``state``, reset where ``starts`` ``[T, B]`` → ``[T, B, A, N]``, final state."""
+        features, state, _ = encode(self.encoder, self.memory, obs, state, starts)  # [T, B, F]
+        return self.head(features.flatten(0, 1)).view(*obs.shape[:2], self.num_actions, self.atoms), state
+
+    def head(self, features: torch.Tensor) -> torch.Tensor:
+        """``[B, F]`` features → ``[B, A, N]``."""
         out = self.advantage(features).view(-1, self.num_actions, self.atoms)  # [B, A, N]
         if self.value is not None:
             value = self.value(features).view(-1, 1, self.atoms)  # [B, 1, N]
@@ -109,7 +125,7 @@ class QNetwork(nn.Module):
         return out
 
     def q_values(self, out: torch.Tensor) -> torch.Tensor:
-        """``[B, A, N]`` forward output → ``[B, A]`` expected values."""
+        """``[..., A, N]`` forward output → ``[..., A]`` expected values."""
         if not self.distributional:
             return out.squeeze(-1)
         return (out.softmax(dim=-1) * self.support).sum(dim=-1)
@@ -129,7 +145,8 @@ def build_q_network(cfg: DQNConfig, obs_space: gym.Space, action_space: gym.Spac
     when ``freeze_encoder``) under the configured head."""
     encoder = build_encoder(obs_space, cfg.encoder, cfg.hidden_sizes, weights=cfg.encoder_weights,
                             freeze=cfg.freeze_encoder)
-    return QNetwork(encoder, int(action_space.n), cfg)
+    memory = build_memory(cfg.memory, encoder.features_dim, cfg.memory_size, cfg.memory_window)
+    return QNetwork(encoder, int(action_space.n), cfg, memory)
 
 
 @torch.no_grad()

@@ -11,11 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from agentlab.config import invalid, names_in, setting
+from agentlab.config import MemorySettings, invalid, names_in, setting
 
 
 @dataclass
-class PPOConfig:
+class PPOConfig(MemorySettings):
     gamma: float = setting(0.99, ge=0, le=1)
     """Discount factor."""
     gae_lambda: float = setting(0.95, ge=0, le=1)

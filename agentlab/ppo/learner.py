@@ -62,11 +62,13 @@ class PPOLearner:
         for group in self.optimizer.param_groups:
             group["lr"] = lr
         rollout = rollout_targets(self.network, Batch.from_fragment(fragment, self.device), c.gamma, c.gae_lambda)
-        size = len(rollout.actions)
+        size = rollout.size
+        steps_per_unit = rollout.actions.numel() // size  # T with memory (whole sequences), else 1
+        per_minibatch = max(1, c.minibatch_size // steps_per_unit)
         totals: defaultdict[str, float] = defaultdict(float)
         steps = 0
         for _ in range(c.epochs):
-            for index in torch.randperm(size, generator=self.generator).split(c.minibatch_size):
+            for index in torch.randperm(size, generator=self.generator).split(per_minibatch):
                 out = ppo_loss(self.network, rollout.select(index.to(self.device)), clip_range, c.value_clip,
                                c.value_coef, c.entropy_coef, c.normalize_advantage)
                 self.optimizer.zero_grad(set_to_none=True)
@@ -78,7 +80,7 @@ class PPOLearner:
                 steps += 1
         metrics = {key: total / steps for key, total in totals.items()}
         metrics.update(lr=lr, clip_range=clip_range, staleness=float(self.version - fragment.version),
-                       explained_variance=explained_variance(rollout.old_values, rollout.returns))
+                       explained_variance=explained_variance(rollout.old_values.flatten(), rollout.returns.flatten()))
         self.version += 1
         self.averages.add(metrics)
         return metrics

@@ -19,23 +19,34 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from agentlab.a2c.losses import Batch, cut_points, entropy, gae_advantages, next_values
+from agentlab.a2c.losses import Batch, entropy, evaluate_rollout, gae_advantages
 from agentlab.a2c.networks import ActorCritic
+from agentlab.memory import TensorState
 
 
 class Rollout(NamedTuple):
-    """A rollout flattened over time and envs (``N = T·E``), with what the old policy said about it."""
+    """A rollout, time-major ``[T, E]``, with what the old policy said about it."""
 
-    obs: torch.Tensor  # [N, ...]
-    actions: torch.Tensor  # [N] int64
-    old_log_probs: torch.Tensor  # [N]: log π_θold(a_t|s_t)
-    old_values: torch.Tensor  # [N]: V_old(s_t)
-    advantages: torch.Tensor  # [N]: GAE A_t
-    returns: torch.Tensor  # [N]: λ-returns A_t + V_old(s_t), the value targets
+    obs: torch.Tensor  # [T, E, ...]
+    actions: torch.Tensor  # [T, E] int64
+    old_log_probs: torch.Tensor  # [T, E]: log π_θold(a_t|s_t)
+    old_values: torch.Tensor  # [T, E]: V_old(s_t)
+    advantages: torch.Tensor  # [T, E]: GAE A_t
+    returns: torch.Tensor  # [T, E]: λ-returns A_t + V_old(s_t), the value targets
+    episode_start: torch.Tensor  # [T, E] bool
+    state: TensorState  # [E, ...]: the memory going into obs[0] ({} without memory)
+
+    @property
+    def size(self) -> int:
+        """What minibatches split: env columns with memory (whole sequences, for BPTT), else single steps."""
+        return self.actions.shape[1] if self.state else self.actions.numel()
 
     def select(self, index: torch.Tensor) -> Rollout:
-        """The minibatch at ``index`` ``[M]``."""
-        return Rollout(*(x[index] for x in self))
+        """The minibatch at ``index`` ``[M]``: those env columns ``[T, M]`` with their stored states, or without
+        memory those steps as one step of ``M`` envs ``[1, M]``."""
+        if self.state:
+            return Rollout(*(x[:, index] for x in self[:7]), {name: x[index] for name, x in self.state.items()})
+        return Rollout(*(x.flatten(0, 1)[index][None] for x in self[:7]), {})
 
 
 class LossOutput(NamedTuple):
@@ -57,21 +68,12 @@ def log_prob_of(logits: torch.Tensor, actions: torch.Tensor) -> torch.Tensor:
 @torch.no_grad()
 def rollout_targets(network: ActorCritic, batch: Batch, gamma: float, gae_lambda: float) -> Rollout:
     """π_θold, V_old, GAE advantages and λ-returns of a time-major batch, from the network that acted."""
-    steps, envs = batch.rewards.shape
-    obs = batch.obs.flatten(0, 1)  # [T·E, ...]
-    logits, values = network(obs)  # [T·E, A], [T·E]
-    values = values.view(steps, envs)  # [T, E]
-    cut = cut_points(batch.terminated, batch.truncated)
-    needs_final = cut & ~batch.terminated  # truncations and the fragment's end: bootstrap from V(final obs)
-    final_values = torch.zeros_like(values)
-    if needs_final.any():
-        final_values[needs_final] = network.value(batch.next_obs[needs_final])
-    bootstrap = next_values(values, final_values, cut)  # [T, E]: V(s_{t+1})
+    logits, values, bootstrap = evaluate_rollout(network, batch)  # [T, E, A], [T, E], [T, E]: V(s_{t+1})
     advantages = gae_advantages(batch.rewards, values, bootstrap, batch.terminated, batch.truncated, gamma,
                                 gae_lambda)  # [T, E]
-    actions = batch.actions.flatten()  # [T·E]
-    return Rollout(obs, actions, log_prob_of(logits, actions), values.flatten(), advantages.flatten(),
-                   (advantages + values).flatten())
+    log_probs = log_prob_of(logits.flatten(0, 1), batch.actions.flatten()).view_as(values)  # [T, E]
+    return Rollout(batch.obs, batch.actions, log_probs, values, advantages, advantages + values,
+                   batch.episode_start, batch.state)
 
 
 def normalize(advantages: torch.Tensor, eps: float = 1e-8) -> torch.Tensor:
@@ -106,16 +108,21 @@ def clipped_value_loss(values: torch.Tensor, old_values: torch.Tensor, returns: 
 
 def ppo_loss(network: ActorCritic, minibatch: Rollout, clip_range: float, value_clip: float, value_coef: float,
              entropy_coef: float, normalize_advantage: bool = True) -> LossOutput:
-    """``L = L_π + c1 L_V − c2 H`` on one minibatch (Eq. 9 negated), with the approximate KL and clip fraction."""
-    logits, values = network(minibatch.obs)  # [M, A], [M]
-    log_probs = log_prob_of(logits, minibatch.actions)  # [M]
-    advantages = normalize(minibatch.advantages) if normalize_advantage else minibatch.advantages
-    pi_loss = clipped_surrogate(log_probs, minibatch.old_log_probs, advantages, clip_range)
-    v_loss = clipped_value_loss(values, minibatch.old_values, minibatch.returns, value_clip)
+    """``L = L_π + c1 L_V − c2 H`` on one minibatch (Eq. 9 negated), with the approximate KL and clip fraction.
+
+    With memory the minibatch is whole env sequences, unrolled from their stored state (BPTT)."""
+    logits, values, _, _ = network.unroll(minibatch.obs, minibatch.state, minibatch.episode_start)
+    logits, values = logits.flatten(0, 1), values.flatten()  # [M, A], [M]
+    log_probs = log_prob_of(logits, minibatch.actions.flatten())  # [M]
+    advantages = minibatch.advantages.flatten()
+    advantages = normalize(advantages) if normalize_advantage else advantages
+    old_log_probs = minibatch.old_log_probs.flatten()
+    pi_loss = clipped_surrogate(log_probs, old_log_probs, advantages, clip_range)
+    v_loss = clipped_value_loss(values, minibatch.old_values.flatten(), minibatch.returns.flatten(), value_clip)
     ent = entropy(logits).mean()
     loss = pi_loss + value_coef * v_loss - entropy_coef * ent
     with torch.no_grad():
-        log_ratio = log_probs - minibatch.old_log_probs  # [M]
+        log_ratio = log_probs - old_log_probs  # [M]
         approx_kl = (torch.expm1(log_ratio) - log_ratio).mean()  # Schulman's k3 estimator of KL(π_old ‖ π)
         clip_fraction = ((log_ratio.exp() - 1.0).abs() > clip_range).float().mean()
     return LossOutput(loss, pi_loss.detach(), v_loss.detach(), ent.detach(), approx_kl, clip_fraction)

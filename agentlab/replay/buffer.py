@@ -1,10 +1,6 @@
-"""Replay storage with uniform or proportional prioritized sampling.
+"""Transition storage with uniform or proportional prioritized sampling (``sampler``).
 
-Experience replay: Lin (1992), as used by DQN (Mnih et al. 2015). Prioritized replay, proportional
-variant: Schaul et al. 2016, "Prioritized Experience Replay", Algorithm 1: ``P(i) = p_i^α / Σ_k p_k^α``
-with ``p_i = |δ_i| + ε`` (eq. 1), importance weights ``w_i = (N · P(i))^-β / max_j w_j`` with β annealed
-from β₀ up to 1 (Sec. 3.4), new transitions at the maximum priority so far, and sampling stratified
-into ``B`` equal segments of the priority total (Appendix B.2.1).
+Experience replay: Lin (1992), as used by DQN (Mnih et al. 2015); prioritized replay: Schaul et al. 2016.
 """
 
 from __future__ import annotations
@@ -16,6 +12,7 @@ import numpy as np
 from agentlab.config import ConfigError
 from agentlab.replay.frames import FrameStorage, frame_storage_nbytes
 from agentlab.replay.nstep import Transitions
+from agentlab.replay.sampler import Sampler
 from agentlab.replay.sum_tree import SumTree
 
 
@@ -82,8 +79,7 @@ class ReplayBuffer:
     ):
         self.capacity = capacity
         self.obs_shape = tuple(obs_shape)
-        self.alpha, self.beta0, self.beta_steps, self.priority_eps = alpha, beta0, beta_steps, priority_eps
-        self._rng = np.random.default_rng(seed)
+        self.sampler = Sampler(capacity, seed, prioritized, alpha, beta0, beta_steps, priority_eps)
         self._frames: FrameStorage | None = None
         if frame_stack:
             stacked = len(self.obs_shape) == 3 and self.obs_shape[0] == frame_stack
@@ -96,11 +92,6 @@ class ReplayBuffer:
         self._action = np.zeros(capacity, np.int64)
         self._reward = np.zeros(capacity, np.float32)
         self._discount = np.zeros(capacity, np.float32)
-        self._tree = SumTree(capacity) if prioritized else None
-        self.max_priority = 1.0
-        """The largest ``p = |priority| + ε`` seen; new transitions enter with ``max_priority ** α``."""
-        self.learner_steps = 0
-        """Calls to ``sample``: the clock of the β schedule."""
         self._added = 0  # transitions ever added; the next goes to slot _added % capacity
         self._size = 0  # live transitions: slots of the last _size additions
         self._priority_updates: list[tuple[int, float]] = []  # tree writes during one frame-storage add
@@ -110,9 +101,19 @@ class ReplayBuffer:
 
     @property
     def beta(self) -> float:
-        """β, linear from β₀ at step 0 to 1 at ``beta_steps``, then 1."""
-        progress = min(1.0, self.learner_steps / self.beta_steps) if self.beta_steps > 0 else 1.0
-        return self.beta0 + (1.0 - self.beta0) * progress
+        return self.sampler.beta
+
+    @property
+    def learner_steps(self) -> int:
+        return self.sampler.learner_steps
+
+    @learner_steps.setter
+    def learner_steps(self, steps: int) -> None:
+        self.sampler.learner_steps = steps
+
+    @property
+    def _tree(self) -> SumTree | None:
+        return self.sampler.tree
 
     @property
     def nbytes(self) -> int:
@@ -138,8 +139,7 @@ class ReplayBuffer:
         self._write_scalars(slots, t)
         self._added += len(slots)
         self._size = min(self._size + len(slots), self.capacity)
-        if self._tree is not None:
-            self._tree.update_batch(slots, self.max_priority**self.alpha)
+        self.sampler.added(slots)
 
     def _add_frames(self, t: Transitions) -> None:
         assert self._frames is not None
@@ -151,7 +151,7 @@ class ReplayBuffer:
             self._frames.put(int(slots[i]), int(t.stream[i]), t.obs[i], t.next_obs[i], self._evict_oldest)
             self._added += 1
             self._size += 1
-            self._priority_updates.append((int(slots[i]), self.max_priority**self.alpha))
+            self._priority_updates.append((int(slots[i]), self.sampler.new_priority))
         self._write_scalars(slots, t)
         if self._tree is not None and self._priority_updates:  # in order: evicted after added ends at zero
             indices, values = zip(*self._priority_updates, strict=True)
@@ -176,13 +176,7 @@ class ReplayBuffer:
         """A batch of live transitions; also advances the β schedule by one learner step."""
         if self._size == 0:
             raise ValueError("cannot sample from an empty replay buffer")
-        if self._tree is None:
-            oldest = self._added - self._size
-            indices = (oldest + self._rng.integers(self._size, size=batch_size)) % self.capacity  # [B]
-            weights = np.ones(batch_size, np.float32)
-        else:
-            indices, weights = self._sample_prioritized(batch_size)
-        self.learner_steps += 1
+        indices, weights = self.sampler.sample(batch_size, self._added, self._size)
         if self._frames is None:
             obs, next_obs = self._obs[indices], self._next_obs[indices]
         else:
@@ -197,41 +191,17 @@ class ReplayBuffer:
             indices=indices.astype(np.int64),
         )
 
-    def _sample_prioritized(self, batch_size: int) -> tuple[np.ndarray, np.ndarray]:
-        assert self._tree is not None
-        total = self._tree.total
-        # One uniform draw in each of B equal segments of [0, total): stratified sampling.
-        prefix_sums = (np.arange(batch_size) + self._rng.random(batch_size)) * (total / batch_size)  # [B]
-        indices = self._tree.find_batch(prefix_sums)  # [B]
-        probs = self._tree.get(indices) / total  # [B] P(i) = p_i^α / Σ_k p_k^α
-        weights = (self._size * probs) ** -self.beta  # [B] w_i = (N · P(i))^-β
-        return indices, (weights / weights.max()).astype(np.float32)  # normalised by the batch's max w
-
     def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
         """Set ``p = |priority| + ε`` (``|δ|`` or a per-sample loss) for sampled slots; no-op when uniform.
 
-        Slots not live (evicted by a full frame ring, or never filled) are skipped, so a stale priority
-        never revives them. A slot overwritten by a newer transition cannot be told apart from its old
-        self: update priorities before adding more transitions.
+        Slots not live (evicted by a full frame ring, or never filled) are skipped. Update priorities before
+        adding more transitions: a slot overwritten since it was sampled cannot be told apart from its old self.
         """
-        if self._tree is None:
-            return
-        indices = np.asarray(indices, np.int64)
-        p = np.abs(np.asarray(priorities, np.float64)) + self.priority_eps  # [B]
-        if not np.all(np.isfinite(p)):
-            raise ValueError("priorities must be finite")
-        live = (self._added - 1 - indices) % self.capacity < self._size  # [B] among the last _size slots
-        self._tree.update_batch(indices[live], p[live] ** self.alpha)
-        if live.any():
-            self.max_priority = max(self.max_priority, float(p[live].max()))
+        self.sampler.update(indices, priorities, self._added, self._size)
 
     def state_dict(self, contents: bool = True) -> dict[str, Any]:
         """The β clock, max priority and RNG, and with ``contents`` every stored transition and priority."""
-        state: dict[str, Any] = {
-            "learner_steps": self.learner_steps,
-            "max_priority": self.max_priority,
-            "rng": self._rng.bit_generator.state,
-        }
+        state: dict[str, Any] = self.sampler.state_dict()
         if contents:
             filled = min(self._added, self.capacity)  # slots are filled in order from 0
             arrays = {"action": self._action, "reward": self._reward, "discount": self._discount}
@@ -247,9 +217,7 @@ class ReplayBuffer:
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore ``state_dict``; without ``contents`` the buffer stays as it is (empty after a restart)."""
-        self.learner_steps = int(state["learner_steps"])
-        self.max_priority = float(state["max_priority"])
-        self._rng.bit_generator.state = state["rng"]
+        self.sampler.load_state_dict(state)
         contents = state.get("contents")
         if contents is None:
             return

@@ -6,7 +6,7 @@ from typing import Any
 
 import numpy as np
 
-from agentlab.core import Fragment
+from agentlab.core import Extras, Fragment, State
 
 
 def greedy_action(q_row: np.ndarray, rng: np.random.Generator) -> int:
@@ -25,7 +25,11 @@ class TabularActor:
     def set_weights(self, weights: dict[str, Any], version: int) -> None:
         self.q, self.epsilon = weights["q"], float(weights["epsilon"])
 
-    def act(self, obs: np.ndarray, explore: bool = True) -> np.ndarray:
+    def initial_state(self, num_envs: int) -> State:
+        return {}  # a Q-table acts on the observation alone
+
+    def act(self, obs: np.ndarray, state: State, episode_start: np.ndarray, explore: bool = True
+            ) -> tuple[np.ndarray, State, Extras]:
         assert self.q is not None, "set_weights before act"
         actions = np.empty(len(obs), dtype=np.int64)
         for i, s in enumerate(obs):
@@ -33,7 +37,7 @@ class TabularActor:
                 actions[i] = self.rng.integers(self.num_actions)
             else:
                 actions[i] = greedy_action(self.q[int(s)], self.rng)
-        return actions
+        return actions, state, {}
 
     def process(self, fragment: Fragment) -> Fragment:
         return fragment
