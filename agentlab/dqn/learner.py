@@ -21,7 +21,7 @@ from agentlab.averages import Averages
 from agentlab.config import check_memory, validate
 from agentlab.core import Fragment
 from agentlab.dqn.config import DQNConfig
-from agentlab.dqn.losses import c51_loss, sequence_n_step, sequence_priority, td_loss
+from agentlab.dqn.losses import c51_loss, r2d2_loss, sequence_priority, td_loss
 from agentlab.dqn.networks import build_q_network, update_target
 from agentlab.encoders import is_image
 from agentlab.memory import TensorState, as_tensors
@@ -129,9 +129,7 @@ class DQNLearner:
         reward_t = torch.from_numpy(batch.reward).to(device, non_blocking=True)
         discount_t = torch.from_numpy(batch.discount).to(device, non_blocking=True)
         weights_t = torch.from_numpy(batch.weights).to(device, non_blocking=True) if cfg.prioritized else None
-        if cfg.noisy:  # independent fresh noise for online and target nets at every step
-            self.online.reset_noise(self.noise_generator)
-            self.target.reset_noise(self.noise_generator)
+        self.fresh_noise()
 
         if cfg.double:  # one online pass over s and s' (same noise): half the per-call overhead of two
             out_t, next_select = self.online(torch.cat([obs_t, next_obs])).split(len(obs_t))  # 2 × [B, A, N]
@@ -148,77 +146,58 @@ class DQNLearner:
             loss, extras = td_loss(out_t.squeeze(-1), action_t, reward_t, discount_t, next_target.squeeze(-1),
                                    q_next_select, weights_t, cfg.loss)
 
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True)
-        self.optimizer.step()
+        self.step_optimizer(loss)
         if cfg.prioritized:
             self.replay.update_priorities(batch.indices, extras["priority"].cpu().numpy())
-        self.version += 1
-        if self.version % cfg.target_update_period == 0:
-            update_target(self.target, self.online, cfg.tau)
+        self.count_step()
         return loss.detach(), extras["q_taken"]
+
+    def fresh_noise(self) -> None:
+        """Independent fresh noise for the online and target nets, at every learner step (noisy nets)."""
+        if self.cfg.noisy:
+            self.online.reset_noise(self.noise_generator)
+            self.target.reset_noise(self.noise_generator)
+
+    def step_optimizer(self, loss: torch.Tensor) -> None:
+        self.optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        if self.cfg.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(self.params, self.cfg.max_grad_norm, foreach=True)
+        self.optimizer.step()
+
+    def count_step(self) -> None:
+        """One more learner step; the target net follows every ``target_update_period``."""
+        self.version += 1
+        if self.version % self.cfg.target_update_period == 0:
+            update_target(self.target, self.online, self.cfg.tau)
 
     def learn_sequences(self, batch: Sequences) -> tuple[torch.Tensor, torch.Tensor]:
         """One R2D2 step on ``B`` stored sequences: unroll from the stored state, burn in, n-step double-Q loss.
 
-        The first ``burn_in`` steps only move the state from the stored one (computed by an older actor) towards
-        what the current network would have; they get no loss and no gradient. A sequence that starts its
-        episode starts from the true (initial) state, so all of its steps get a loss."""
+        The loss is ``losses.r2d2_loss``; the priority of each sequence mixes its TD errors (``sequence_priority``)."""
         cfg, device = self.cfg, self.device
         tensor = {name: torch.from_numpy(getattr(batch, name)).to(device) for name in
                   ("obs", "action", "reward", "terminated", "mask", "episode_start")}
         obs = tensor["obs"].transpose(0, 1)  # [L + 1, B, ...] time-major
         steps, size = obs.shape[:2]
+        # The network resets only at a sequence's first step: sequences never cross an episode.
         starts = torch.zeros(steps, size, dtype=torch.bool, device=device)
         starts[0] = tensor["episode_start"]
         stored = as_tensors(batch.state, device)
-        if cfg.noisy:
-            self.online.reset_noise(self.noise_generator)
-            self.target.reset_noise(self.noise_generator)
-        b = cfg.burn_in
-        out_head, mid = self.online.unroll(obs[:b], stored, starts[:b]) if b else (obs.new_zeros(0), stored)
-        fresh = tensor["episode_start"]
-        mid = {name: torch.where(fresh.view(-1, *[1] * (x.dim() - 1)), x, x.detach()) for name, x in mid.items()}
-        out_tail, _ = self.online.unroll(obs[b:], mid, starts[b:])  # [L + 1 − b, B, A, N]
-        out = torch.cat([out_head, out_tail]) if b else out_tail  # [L + 1, B, A, N]
-        with torch.no_grad():
-            target_out, _ = self.target.unroll(obs, stored, starts)  # [L + 1, B, A, N]
-            if b:
-                self.q_discrepancy(obs[b], batch.burn_in_state, mid, fresh, batch.mask[:, b])
-        returns, discount, next_index = sequence_n_step(tensor["reward"], tensor["terminated"], tensor["mask"],
-                                                        cfg.gamma, cfg.n_step)  # [B, L] each
-        length = tensor["action"].shape[1]
-        t = torch.arange(length, device=device).unsqueeze(0)
-        loss_mask = tensor["mask"] & ((t >= b) | fresh.unsqueeze(1))  # [B, L]
-        rows, cols = loss_mask.nonzero(as_tuple=True)  # the loss steps
-        next_cols = next_index[rows, cols]
-        weights = torch.from_numpy(batch.weights).to(device)[rows] if cfg.prioritized else None
-        out_t, next_select = out[cols, rows], out.detach()[next_cols, rows]  # [N, A, atoms]
-        next_target = target_out[next_cols, rows]
-        q_next_select = self.online.q_values(next_select if cfg.double else next_target)  # [N, A]
-        action, reward, disc = tensor["action"][rows, cols], returns[rows, cols], discount[rows, cols]
-        if cfg.distributional:
-            loss, extras = c51_loss(out_t, action, reward, disc, next_target, q_next_select, self.online.support,
-                                    weights)
-        else:
-            loss, extras = td_loss(out_t.squeeze(-1), action, reward, disc, next_target.squeeze(-1), q_next_select,
-                                   weights, cfg.loss)
-        self.optimizer.zero_grad(set_to_none=True)
-        loss.backward()
-        if cfg.max_grad_norm > 0:
-            torch.nn.utils.clip_grad_norm_(self.params, cfg.max_grad_norm, foreach=True)
-        self.optimizer.step()
+        self.fresh_noise()
+        weights = torch.from_numpy(batch.weights).to(device) if cfg.prioritized else None
+        out = r2d2_loss(self.online, self.target, obs, starts, stored, tensor["action"], tensor["reward"],
+                        tensor["terminated"], tensor["mask"], weights, cfg)
+        if cfg.burn_in:
+            with torch.no_grad():
+                self.q_discrepancy(obs[cfg.burn_in], batch.burn_in_state, out.recomputed, tensor["episode_start"],
+                                   batch.mask[:, cfg.burn_in])
+        self.step_optimizer(out.loss)
         if cfg.prioritized:
-            errors = torch.zeros(size, length, device=device)
-            errors[rows, cols] = extras["priority"]
-            self.replay.update_priorities(batch.indices, sequence_priority(errors, loss_mask, cfg.priority_eta)
-                                          .cpu().numpy())
-        self.version += 1
-        if self.version % cfg.target_update_period == 0:
-            update_target(self.target, self.online, cfg.tau)
-        return loss.detach(), extras["q_taken"]
+            priority = sequence_priority(out.errors, out.loss_mask, cfg.priority_eta)  # [B]
+            self.replay.update_priorities(batch.indices, priority.cpu().numpy())
+        self.count_step()
+        return out.loss.detach(), out.q_taken
 
     def q_discrepancy(self, obs: torch.Tensor, burn_in_state: dict[str, Any], recomputed: TensorState,
                       fresh: torch.Tensor, mask_at: np.ndarray) -> None:

@@ -12,8 +12,15 @@ and ``reward_t`` as the k-step discounted sum, so both losses are written for on
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, NamedTuple
+
 import torch
 from torch.nn import functional as F
+
+if TYPE_CHECKING:
+    from agentlab.dqn.config import DQNConfig
+    from agentlab.dqn.networks import QNetwork
+    from agentlab.memory import TensorState
 
 
 def td_loss(
@@ -134,3 +141,57 @@ def sequence_priority(errors: torch.Tensor, mask: torch.Tensor, eta: float) -> t
     errors = errors.abs() * mask
     mean = errors.sum(dim=1) / mask.sum(dim=1).clamp(min=1)
     return eta * errors.max(dim=1).values + (1 - eta) * mean
+
+
+class SequenceLoss(NamedTuple):
+    loss: torch.Tensor
+    """The mean (importance-weighted) loss over every loss step of the batch."""
+    errors: torch.Tensor
+    """``[B, L]`` each step's priority (|δ| or the cross-entropy), 0 off the loss steps."""
+    loss_mask: torch.Tensor
+    """``[B, L]`` the steps that got a loss: real, and past the burn-in unless the sequence starts its episode."""
+    q_taken: torch.Tensor
+    """``[N]`` Q of the taken action at each loss step, detached."""
+    recomputed: TensorState
+    """``[B, ...]`` the online network's state going into step ``burn_in``, recomputed from the stored one."""
+
+
+def r2d2_loss(online: QNetwork, target: QNetwork, obs: torch.Tensor, starts: torch.Tensor, stored: TensorState,
+              action: torch.Tensor, reward: torch.Tensor, terminated: torch.Tensor, mask: torch.Tensor,
+              weights: torch.Tensor | None, cfg: DQNConfig) -> SequenceLoss:
+    """R2D2's loss (Kapturowski et al. 2019, Sec. 3) on ``B`` sequences of ``L`` steps, ``obs [L + 1, B, ...]``.
+
+    Both networks unroll from the actors' stored state ``stored``. The first ``burn_in`` steps only carry it
+    towards the state the current network would have: no loss, and no gradient flows back through them. A
+    sequence that starts its episode (``starts[0]``) begins from the true initial state, so all its steps get
+    a loss. Targets are n-step inside the sequence (``sequence_n_step``), with double Q and the C51 or TD loss
+    as without memory.
+    """
+    b = cfg.burn_in
+    fresh = starts[0]  # [B]
+    if b:
+        out_head, mid = online.unroll(obs[:b], stored, starts[:b])  # [b, B, A, N]
+        mid = {name: torch.where(fresh.view(-1, *[1] * (x.dim() - 1)), x, x.detach()) for name, x in mid.items()}
+    else:
+        out_head, mid = obs.new_zeros(0), stored
+    out_tail, _ = online.unroll(obs[b:], mid, starts[b:])  # [L + 1 − b, B, A, N]
+    out = torch.cat([out_head, out_tail]) if b else out_tail  # [L + 1, B, A, N]
+    with torch.no_grad():
+        target_out, _ = target.unroll(obs, stored, starts)  # [L + 1, B, A, N]
+    returns, discount, next_index = sequence_n_step(reward, terminated, mask, cfg.gamma, cfg.n_step)  # [B, L]
+    t = torch.arange(mask.shape[1], device=mask.device).unsqueeze(0)  # [1, L]
+    loss_mask = mask & ((t >= b) | fresh.unsqueeze(1))  # [B, L]
+    rows, cols = loss_mask.nonzero(as_tuple=True)  # [N] the loss steps
+    next_cols = next_index[rows, cols]
+    out_t, next_select, next_target = out[cols, rows], out.detach()[next_cols, rows], target_out[next_cols, rows]
+    q_next_select = online.q_values(next_select if cfg.double else next_target)  # [N, A]
+    step_weights = None if weights is None else weights[rows]
+    step = (action[rows, cols], returns[rows, cols], discount[rows, cols])
+    if cfg.distributional:
+        loss, extras = c51_loss(out_t, *step, next_target, q_next_select, online.support, step_weights)
+    else:
+        loss, extras = td_loss(out_t.squeeze(-1), *step, next_target.squeeze(-1), q_next_select, step_weights,
+                               cfg.loss)
+    errors = torch.zeros(mask.shape, device=mask.device)
+    errors[rows, cols] = extras["priority"]
+    return SequenceLoss(loss, errors, loss_mask, extras["q_taken"], {n: x.detach() for n, x in mid.items()})

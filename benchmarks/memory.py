@@ -1,0 +1,163 @@
+"""Memory on tasks an agent cannot see whole: agents with and without it, frame stacking, and RecurrentPPO.
+
+``masked``: on ``agentlab/MaskedCartPole-v1`` (CartPole without velocities), each arm trains for ``--budget``
+env steps per seed; "solved" = a greedy evaluation over 20 episodes averages ≥ 450, checked every
+``--eval-every`` steps. Arms: ``a2c+lstm`` and ``rainbow+lstm``, the same without memory, the same on a
+4-frame stack of observations (the DRQN paper's lesson: memory must beat frame stacking), and sb3-contrib's
+RecurrentPPO with rl-baselines3-zoo's ``CartPoleNoVel-v1`` settings as the peer.
+
+``tmaze``: Bakker's T-maze; the share of 100 greedy episodes that reach the cued arm, with and without memory.
+
+    python -m benchmarks.memory masked --arms rainbow+lstm rainbow --seeds 5 --budget 300000
+    python -m benchmarks.memory tmaze --env agentlab/TMazeLong-v0 --arms rainbow+lstm rainbow --seeds 3
+    python -m benchmarks.memory tmaze --env agentlab/TMaze-v0 --arms rainbow+transformer --seeds 3
+
+sb3-contrib is a benchmark-only dependency (``pip install -e '.[bench]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+import numpy as np
+
+import envs
+
+SOLVE, EVAL_EPISODES = 450.0, 20
+STACKED = "bench/MaskedCartPoleStack4-v1"
+
+ARMS: dict[str, dict[str, Any]] = {
+    "a2c+lstm": {"algo": "a2c", "memory": "lstm"},
+    "a2c": {"algo": "a2c"},
+    "a2c+stack4": {"algo": "a2c", "env": STACKED},
+    "rainbow+lstm": {"algo": "rainbow", "memory": "lstm", "envs_per_worker": 8},
+    "rainbow+gru": {"algo": "rainbow", "memory": "gru", "envs_per_worker": 8},
+    "rainbow+transformer": {"algo": "rainbow", "memory": "transformer", "envs_per_worker": 8},
+    "rainbow": {"algo": "rainbow", "envs_per_worker": 8},
+    "rainbow+stack4": {"algo": "rainbow", "env": STACKED, "envs_per_worker": 8},
+    "ppo+lstm": {"algo": "ppo", "memory": "lstm"},
+}
+"""Our arms: run keys beside the algorithm's preset (none tuned here beyond the envs per worker)."""
+
+# rl-baselines3-zoo, hyperparams/ppo_lstm.yml, CartPoleNoVel-v1 (with VecNormalize, as the zoo's ``normalize``).
+ZOO_RECURRENT_PPO = dict(n_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
+                         learning_rate=1e-3, clip_range=0.2)
+
+
+def register_stacked() -> None:
+    """MaskedCartPole seen as its last 4 observations ``[4, 2]``; local backend only (the driver's process)."""
+    if STACKED not in gymnasium.registry:
+        gymnasium.register(STACKED, entry_point=lambda **kw: gymnasium.wrappers.FrameStackObservation(
+            gymnasium.make("agentlab/MaskedCartPole-v1", **kw), 4))
+
+
+def ours(name: str, env_id: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    from agentlab.train import train
+
+    values = {"env": env_id, **ARMS[name]}
+    t0 = time.perf_counter()
+    result = train({**values, "seed": seed, "steps": args.budget, "backend": args.backend,
+                    "eval_every": args.eval_every, "eval_episodes": EVAL_EPISODES,
+                    "solve_return": SOLVE if args.task == "masked" else None,
+                    "run_dir": str(args.root / f"{name.replace('+', '-')}_s{seed}")}, progress=False)
+    row = {"solved_at": result.solved_at, "wall": time.perf_counter() - t0, "env_steps": result.env_steps,
+           "final": result.eval["mean_return"]}
+    if args.task == "tmaze":
+        row["success"] = success_rate(result.run_dir, env_id, 100)
+    return row
+
+
+def success_rate(run_dir: Path, env_id: str, episodes: int) -> float:
+    """The share of greedy episodes that reach the cued arm (``info["success"]``), the policy reset each time."""
+    from agentlab.evaluate import load_policy
+
+    policy, env = load_policy(run_dir), envs.make_eval(env_id)
+    wins = 0
+    for k in range(episodes):
+        obs, _ = env.reset(seed=10_000 + k)
+        policy.reset()
+        done, info = False, {}
+        while not done:
+            obs, _, terminated, truncated, info = env.step(policy.act(obs))
+            done = terminated or truncated
+        wins += bool(info.get("success", False))
+    return wins / episodes
+
+
+def recurrent_ppo(seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """sb3-contrib's RecurrentPPO with the zoo's settings, evaluated greedily on the same schedule."""
+    from sb3_contrib import RecurrentPPO
+    from stable_baselines3.common.env_util import make_vec_env
+    from stable_baselines3.common.vec_env import VecNormalize
+
+    settings = dict(ZOO_RECURRENT_PPO)
+    venv = VecNormalize(make_vec_env("agentlab/MaskedCartPole-v1", n_envs=settings.pop("n_envs"), seed=seed),
+                        gamma=settings["gamma"])
+    lr, clip = settings.pop("learning_rate"), settings.pop("clip_range")
+    model = RecurrentPPO("MlpLstmPolicy", venv, seed=seed, verbose=0, learning_rate=lambda p: lr * p,
+                         clip_range=lambda p: clip * p, **settings)
+    t0, solved_at, final = time.perf_counter(), None, float("nan")
+    while model.num_timesteps < args.budget and solved_at is None:
+        model.learn(args.eval_every, reset_num_timesteps=False)
+        venv.training = False
+        final = sb3_greedy(model, venv, seed)
+        venv.training = True
+        solved_at = model.num_timesteps if final >= SOLVE else None
+    return {"solved_at": solved_at, "wall": time.perf_counter() - t0, "env_steps": model.num_timesteps, "final": final}
+
+
+def sb3_greedy(model: Any, venv: Any, seed: int) -> float:
+    env, returns = gymnasium.make("agentlab/MaskedCartPole-v1"), []
+    for k in range(EVAL_EPISODES):
+        obs, _ = env.reset(seed=seed * 1000 + k)
+        state, start, total, done = None, np.ones(1, bool), 0.0, False
+        while not done:
+            action, state = model.predict(venv.normalize_obs(obs[None]), state=state, episode_start=start,
+                                          deterministic=True)
+            obs, reward, terminated, truncated, _ = env.step(int(action[0]))
+            total, start, done = total + float(reward), np.zeros(1, bool), terminated or truncated
+        returns.append(total)
+    return float(np.mean(returns))
+
+
+def summarise(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
+    solved = [r for r in rows if r["solved_at"] is not None]
+    out = {"arm": name, "seeds": len(rows), "solved": len(solved),
+           "median_steps_to_solve": float(np.median([r["solved_at"] for r in solved])) if solved else None,
+           "median_wall_to_solve": float(np.median([r["wall"] for r in solved])) if solved else None,
+           "final_greedy": [round(r["final"], 1) for r in rows], "wall": [round(r["wall"], 1) for r in rows]}
+    if "success" in rows[0]:
+        out["success"] = [r["success"] for r in rows]
+    return out
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("task", choices=["masked", "tmaze"])
+    parser.add_argument("--arms", nargs="+", default=["a2c+lstm", "rainbow+lstm", "a2c", "rainbow", "a2c+stack4",
+                                                      "rainbow+stack4", "recurrent_ppo"],
+                        choices=[*ARMS, "recurrent_ppo"])
+    parser.add_argument("--env", default="agentlab/MaskedCartPole-v1", help="the tmaze task's env id")
+    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--budget", type=int, default=300_000, help="env steps per run")
+    parser.add_argument("--eval-every", type=int, default=10_000)
+    parser.add_argument("--backend", choices=["local", "ray"], default="local")
+    parser.add_argument("--root", type=Path, default=Path("runs/benchmarks/memory"))
+    args = parser.parse_args()
+    register_stacked()
+    env_id = "agentlab/MaskedCartPole-v1" if args.task == "masked" else args.env
+    for name in args.arms:
+        rows = []
+        for seed in range(args.seeds):
+            rows.append(recurrent_ppo(seed, args) if name == "recurrent_ppo" else ours(name, env_id, seed, args))
+            print(json.dumps({"arm": name, "seed": seed, **rows[-1]}), flush=True)
+        print(json.dumps(summarise(name, rows)), flush=True)
+
+
+if __name__ == "__main__":
+    main()
