@@ -163,7 +163,8 @@ def test_sequence_replay_never_crosses_an_episode_and_masks_its_padding() -> Non
     assert [s["episode_start"] for s in sequences] == [True, False, True, True]
     # The same stream in two fragments gives the same sequences.
     split = SequenceAccumulator(4, 2, 1)
-    parts = split.add(stream_fragment(range(7), [5]), 0) + split.add(stream_fragment(range(7, 12), [0], continues=True), 0)
+    parts = split.add(stream_fragment(range(7), [5]), 0)
+    parts += split.add(stream_fragment(range(7, 12), [0], continues=True), 0)
     assert [int(s["obs"][0, 0]) for s in parts] == firsts
 
 
