@@ -3,7 +3,9 @@
 The gradient of the chosen action's value with respect to the input pixels, |∂Q(s, a*)/∂s| (Simonyan
 et al. 2014), as Wang et al. (2016, Figure 2) show for dueling networks: bright pixels are the ones that
 would change the value of what the agent does most. For actor-critic agents the chosen action's logit
-plays the role of Q. Drawn as an overlay on the observation for a few states of a greedy episode.
+plays the role of Q. Drawn as an overlay on the observation for a few states of a greedy episode; an agent
+with memory carries its state through the episode (from the initial state at its start), and the gradient is
+taken with respect to the current observation.
 """
 
 from __future__ import annotations
@@ -20,25 +22,40 @@ from agentlab.config import CliParser, ConfigError, count, output_file
 from agentlab.encoders import is_image
 from agentlab.evaluate import CHECKPOINTS, load_run
 
+Scores = Callable[[torch.Tensor, dict], tuple[torch.Tensor, dict]]
+"""``(obs [1, ...], state) -> (scores [1, A], next state)``."""
 
-def action_scores(learner: object) -> Callable[[torch.Tensor], torch.Tensor]:
-    """``obs [B, ...] -> [B, A]``: Q values of a value-based learner, or policy logits of an actor-critic."""
+
+def action_scores(learner: object) -> tuple[Scores, dict]:
+    """Q values of a value-based learner, or policy logits of an actor-critic, one step at a time from a state;
+    and the initial state."""
+    no_start = torch.zeros(1, 1, dtype=torch.bool)
     if hasattr(learner, "online"):
         net = learner.online.eval()  # noisy layers at their mean
-        return lambda obs: net.q_values(net(obs))
-    net = learner.network.eval()  # type: ignore[attr-defined]
-    return lambda obs: net(obs)[0]
+
+        def q(obs: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
+            out, state = net.unroll(obs[None], state, no_start)
+            return net.q_values(out[0]), state
+        return q, net.initial_state(1)
+    ac = learner.network.eval()  # type: ignore[attr-defined]
+
+    def logits(obs: torch.Tensor, state: dict) -> tuple[torch.Tensor, dict]:
+        out, _, state, _ = ac.unroll(obs[None], state, no_start)
+        return out[0], state
+    return logits, ac.initial_state(1)
 
 
-def saliency(scores: Callable[[torch.Tensor], torch.Tensor], obs: np.ndarray) -> tuple[np.ndarray, int]:
-    """|∂ score(s, a*) / ∂s| for one observation, summed over channels → ``[H, W]``; and a*."""
+def saliency(scores: Scores, obs: np.ndarray, state: dict) -> tuple[np.ndarray, int, dict]:
+    """|∂ score(s, a*) / ∂s| for one observation, summed over channels → ``[H, W]``; a*; the state after it."""
     x = torch.as_tensor(obs[None], dtype=torch.float32).requires_grad_(True)  # [1, *obs_shape]
-    values = scores(x)[0]  # [A]
+    values, state = scores(x, state)
+    values = values[0]  # [A]
     action = int(values.argmax())
     values[action].backward()
     grad = x.grad[0].abs().numpy()  # type: ignore[union-attr]
     channel_axis = -1 if grad.shape[-1] <= 4 < grad.shape[0] else 0  # HWC gridworld images, CHW Atari stacks
-    return (grad.sum(axis=channel_axis) if grad.ndim == 3 else grad), action
+    state = {name: value.detach() for name, value in state.items()}
+    return (grad.sum(axis=channel_axis) if grad.ndim == 3 else grad), action, state
 
 
 def picture(obs: np.ndarray) -> np.ndarray:
@@ -68,11 +85,11 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    scores = action_scores(learner)
+    scores, state = action_scores(learner)
     obs, _ = env.reset(seed=args.seed)
     shown: list[tuple[np.ndarray, np.ndarray, int]] = []
     for t in range(args.frames * args.every):
-        sal, action = saliency(scores, obs)
+        sal, action, state = saliency(scores, obs, state)
         if t % args.every == 0:
             shown.append((obs, sal, action))
         obs, _, terminated, truncated, _ = env.step(action)
