@@ -6,7 +6,10 @@ ratio measures only what the learner adds or saves. Rounds alternate between the
 round of each is kept, which damps the noise of a shared machine. The Rainbow learner step (C51,
 dueling, noisy, double, prioritized) and the full step with replay sampling are printed for reference.
 
-    python benchmarks/learner_speed.py [--seconds 2] [--rounds 5] [--devices cpu cuda]
+``lstm``: the DQN learner with ``memory=lstm`` (R2D2: a sequence batch, burn-in from the stored state, masked
+TD loss) against a hand-written LSTM DQN update of the same size on the same sequences.
+
+    python benchmarks/learner_speed.py [--seconds 2] [--rounds 5] [--devices cpu cuda] [--networks mlp lstm]
 """
 
 from __future__ import annotations
@@ -16,12 +19,14 @@ import copy
 import time
 from collections.abc import Callable
 from dataclasses import replace
+from typing import Any
 
 import gymnasium as gym
 import numpy as np
 import torch
 from torch.nn import functional as F
 
+import envs  # noqa: F401  (registers agentlab/MaskedCartPole-v1 for the lstm preset)
 from agentlab.dqn.config import DQNConfig, dqn_preset, rainbow_preset
 from agentlab.dqn.learner import DQNLearner
 from agentlab.replay import ReplayBatch, Transitions
@@ -29,6 +34,7 @@ from agentlab.replay import ReplayBatch, Transitions
 SETUPS = {
     "mlp": ("CartPole-v1", gym.spaces.Box(-np.inf, np.inf, (4,), np.float32), 2),
     "nature_cnn": ("ALE/Pong-v5", gym.spaces.Box(0, 255, (4, 84, 84), np.uint8), 6),
+    "lstm": ("agentlab/MaskedCartPole-v1", gym.spaces.Box(-np.inf, np.inf, (2,), np.float32), 2),
 }
 """Network name → (preset env id, observation space, actions)."""
 
@@ -80,6 +86,73 @@ def hand_written_step(learner: DQNLearner) -> Callable[[ReplayBatch], None]:
     return step
 
 
+def filled_sequence_learner(device: str) -> DQNLearner:
+    """A DQN learner with LSTM memory whose replay holds 200 random sequences (none at an episode start)."""
+    _, obs_space, num_actions = SETUPS["lstm"]
+    cfg = replace(config_for(dqn_preset, "agentlab/MaskedCartPole-v1"), memory="lstm", buffer_size=4_000)
+    learner = DQNLearner(cfg, obs_space, gym.spaces.Discrete(num_actions), seed=0, device=device)
+    rng, length, size = np.random.default_rng(0), cfg.sequence_length, cfg.memory_size
+    state = {"h": np.zeros((1, size), np.float32), "c": np.zeros((1, size), np.float32)}
+    learner.replay.add([{"obs": rng.standard_normal((length + 1, 2)).astype(np.float32),
+                         "action": rng.integers(num_actions, size=length), "reward": rng.random(length, np.float32),
+                         "terminated": np.zeros(length, bool), "mask": np.ones(length, bool), "episode_start": False,
+                         "state": state, "burn_in_state": state} for _ in range(200)])
+    return learner
+
+
+def hand_written_sequence_step(learner: DQNLearner) -> Callable[[Any], None]:
+    """An LSTM DQN update written out: encoder, ``nn.LSTM`` burn-in without gradient, then the TD loss."""
+    cfg, device = learner.cfg, learner.device
+    q_network, target_network = copy.deepcopy(learner.online), copy.deepcopy(learner.target)
+    optimizer = torch.optim.Adam(q_network.parameters(), lr=cfg.lr, eps=cfg.adam_eps)
+    b = cfg.burn_in
+
+    def q_values(net: Any, obs: torch.Tensor, state: tuple, grad: bool) -> torch.Tensor:
+        features = net.encoder(obs.flatten(0, 1)).view(*obs.shape[:2], -1)  # [B, L + 1, F]
+        lstm = net.memory.encoder.rnn
+        with torch.no_grad():
+            _, state = lstm(features[:, :b], state)
+        with torch.set_grad_enabled(grad):
+            out, _ = lstm(features[:, b:], state)
+            return net.head(out.flatten(0, 1)).view(obs.shape[0], -1, net.num_actions)  # [B, L + 1 − b, A]
+
+    def step(batch: Any) -> None:
+        obs = torch.from_numpy(batch.obs).to(device)
+        state = tuple(torch.from_numpy(batch.state[k]).transpose(0, 1).contiguous().to(device) for k in ("h", "c"))
+        actions = torch.from_numpy(batch.action[:, b:]).to(device)
+        rewards = torch.from_numpy(batch.reward[:, b:]).to(device)
+        not_done = torch.from_numpy(~batch.terminated[:, b:]).to(device).float()
+        mask = torch.from_numpy(batch.mask[:, b:]).to(device).float()
+        q = q_values(q_network, obs, state, True)
+        with torch.no_grad():
+            target_max = q_values(target_network, obs, state, False)[:, 1:].max(dim=2).values
+        q_taken = q[:, :-1].gather(2, actions.unsqueeze(2)).squeeze(2)
+        td_target = rewards + cfg.gamma * not_done * target_max
+        loss = (F.smooth_l1_loss(q_taken, td_target, reduction="none") * mask).sum() / mask.sum()
+        optimizer.zero_grad()
+        loss.backward()
+        if cfg.max_grad_norm > 0:
+            torch.nn.utils.clip_grad_norm_(q_network.parameters(), cfg.max_grad_norm)
+        optimizer.step()
+
+    return step
+
+
+def bench_sequences(device: str, seconds: float, rounds: int) -> None:
+    learner = filled_sequence_learner(device)
+    batch = learner.replay.sample(learner.cfg.batch_size)
+    baseline = hand_written_sequence_step(learner)
+    best = {"hand-written": 0.0, "agentlab": 0.0}
+    for _ in range(rounds):
+        best["hand-written"] = max(best["hand-written"], rate(lambda: baseline(batch), seconds, device))
+        best["agentlab"] = max(best["agentlab"], rate(lambda: learner.learn_sequences(batch), seconds, device))
+    full = rate(lambda: learner.learn_sequences(learner.replay.sample(learner.cfg.batch_size)), seconds, device)
+    cfg = learner.cfg
+    print(f"{'lstm':<10} {device:<5} batch {cfg.batch_size:>3} × {cfg.sequence_length} steps, burn-in {cfg.burn_in} | "
+          f"hand-written {best['hand-written']:8.1f}/s  agentlab dqn+lstm {best['agentlab']:8.1f}/s  "
+          f"ratio {best['agentlab'] / best['hand-written']:.3f} | with sampling {full:8.1f}/s")
+
+
 def rate(step: Callable[[], None], seconds: float, device: str) -> float:
     """Calls per second of ``step`` over about ``seconds`` (device work included)."""
     sync = torch.cuda.synchronize if device.startswith("cuda") else (lambda: None)
@@ -129,7 +202,8 @@ def main() -> None:
             print("cuda: not available, skipped")
             continue
         for name in args.networks:
-            bench(name, device, args.seconds, args.rounds)
+            (bench_sequences(device, args.seconds, args.rounds) if name == "lstm" else
+             bench(name, device, args.seconds, args.rounds))
 
 
 if __name__ == "__main__":

@@ -170,8 +170,15 @@ def r2d2_loss(online: QNetwork, target: QNetwork, obs: torch.Tensor, starts: tor
     b = cfg.burn_in
     fresh = starts[0]  # [B]
     if b:
-        out_head, mid = online.unroll(obs[:b], stored, starts[:b])  # [b, B, A, N]
-        mid = {name: torch.where(fresh.view(-1, *[1] * (x.dim() - 1)), x, x.detach()) for name, x in mid.items()}
+        with torch.no_grad():
+            out_head, mid = online.unroll(obs[:b], stored, starts[:b])  # [b, B, A, N]
+        if fresh.any():  # these learn from their first steps too: unrolled again, with gradient
+            rows = {name: x[fresh] for name, x in stored.items()}
+            head_fresh, mid_fresh = online.unroll(obs[:b, fresh], rows, starts[:b, fresh])
+            out_head, mid = out_head.clone(), {name: x.clone() for name, x in mid.items()}
+            out_head[:, fresh] = head_fresh
+            for name, x in mid.items():
+                x[fresh] = mid_fresh[name]
     else:
         out_head, mid = obs.new_zeros(0), stored
     out_tail, _ = online.unroll(obs[b:], mid, starts[b:])  # [L + 1 − b, B, A, N]
