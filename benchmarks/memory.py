@@ -40,12 +40,10 @@ ARMS: dict[str, dict[str, Any]] = {
     "rainbow+transformer": {"algo": "rainbow", "memory": "transformer", "envs_per_worker": 8},
     "rainbow": {"algo": "rainbow", "envs_per_worker": 8},
     "rainbow+stack4": {"algo": "rainbow", "env": STACKED, "envs_per_worker": 8},
-    "ppo+lstm": {"algo": "ppo", "memory": "lstm", "workers": 2, "envs_per_worker": 4, "fragment_length": 32,
-                 "minibatch_size": 256, "epochs": 20, "gamma": 0.98, "gae_lambda": 0.8, "entropy_coef": 0.0,
-                 "learning_rate": 1e-3, "clip_range": 0.2, "anneal_steps": 100_000, "anneal_clip": True},
+    "ppo+lstm": {"algo": "ppo", "memory": "lstm"},
 }
-"""Our arms: run keys beside the algorithm's preset. The Rainbow arms step 8 envs per worker; ``ppo+lstm`` has
-RecurrentPPO's zoo settings below (PPO's CartPole preset is for ids starting ``CartPole``)."""
+"""Our arms: run keys beside each algorithm's CartPole preset (which MaskedCartPole gets); the Rainbow arms step
+8 envs per worker. PPO's CartPole preset is the zoo's PPO setting, the same as RecurrentPPO's below."""
 
 # rl-baselines3-zoo, hyperparams/ppo_lstm.yml, CartPoleNoVel-v1 (with VecNormalize, as the zoo's ``normalize``).
 ZOO_RECURRENT_PPO = dict(n_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,

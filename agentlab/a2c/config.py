@@ -52,7 +52,7 @@ class A2CConfig(MemorySettings):
 
 def preset(env_id: str, algo: str = "a2c") -> dict[str, Any]:
     """Run and algorithm keys that solve ``env_id``; the user's config and ``--set`` override them."""
-    if env_id.startswith("CartPole"):
+    if "CartPole" in env_id:  # CartPole-v1 and its variants (agentlab/MaskedCartPole-v1)
         # rl-baselines3-zoo's A2C setting (8 envs, 5 steps, no entropy bonus) on Stable-Baselines3's MLP
         # policy: tanh, and a value network of its own. The shared ReLU trunk needed ~7× more env steps
         # (median of 5 seeds), and on seed 0 changing only one of the two did not solve within 200k.

@@ -73,7 +73,7 @@ class PPOConfig(MemorySettings):
 
 def preset(env_id: str) -> dict[str, Any]:
     """Run and algorithm keys for ``env_id``; the user's config and ``--set`` override them."""
-    if env_id.startswith("CartPole"):
+    if "CartPole" in env_id:  # CartPole-v1 and its variants (agentlab/MaskedCartPole-v1)
         # rl-baselines3-zoo, hyperparams/ppo.yml, CartPole-v1: 8 envs × 32 steps, batch 256, 20 epochs,
         # γ 0.98, λ 0.8, no entropy bonus, lr lin_1e-3 and clip lin_0.2 over 1e5 steps, SB3's MlpPolicy.
         return {"workers": 2, "envs_per_worker": 4, "fragment_length": 32, "minibatch_size": 256, "epochs": 20,
