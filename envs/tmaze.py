@@ -5,8 +5,10 @@ which says which arm of the T at the corridor's end holds the reward. Along the 
 junction every cue looks the same, so an agent without memory picks the right arm half of the time.
 Observations are Bakker's three bits: ``011`` or ``110`` at the start (the cue), ``101`` in the
 corridor, ``010`` at the junction. Actions: 0 forward, 1 back, 2 up, 3 down. Up or down at the junction
-ends the episode: +4 in the cued arm, −0.1 in the other; bumping into a wall costs −0.1 and stays put.
-``info["success"]`` says, at the end, whether the cued arm was reached.
+ends the episode: +4 in the cued arm, −0.1 in the other. Every other step that does not move forward
+costs −0.1: Bakker charges only standing still, which leaves a 30-cell corridor to a random walk of about
+L² steps, an exploration test rather than a memory one. ``info["success"]`` says, at the end, whether
+the cued arm was reached.
 """
 
 from __future__ import annotations
@@ -54,10 +56,10 @@ class TMaze(gymnasium.Env):
             success = (action == UP) == (self.cue == 0)
             return self.observe(), self.goal_reward if success else self.penalty, True, False, {"success": success}
         moved = {FORWARD: 1, BACK: -1}.get(action, 0)
-        if moved == 0 or not 0 <= self.position + moved <= self.length:
-            return self.observe(), self.penalty, False, False, {}
-        self.position += moved
-        return self.observe(), 0.0, False, False, {}
+        forward = action == FORWARD and self.position < self.length
+        if 0 <= self.position + moved <= self.length:
+            self.position += moved
+        return self.observe(), 0.0 if forward else self.penalty, False, False, {}
 
     def render(self) -> str:
         """The corridor as text: the cue (^ or v) at the start, A the agent, T the junction."""

@@ -237,6 +237,8 @@ def test_tmaze_rewards_the_cued_arm_only() -> None:
         assert terminated and reward == 4.0 and info["success"]
     env.reset(seed=0)
     assert env.step(BACK)[1] == pytest.approx(-0.1)  # a wall
+    assert env.step(FORWARD)[1] == 0.0 and env.step(BACK)[1] == pytest.approx(-0.1)  # only forward is free
+    assert env.step(UP)[1] == pytest.approx(-0.1) and env.position == 0
 
 
 @pytest.mark.parametrize("env_id", ["agentlab/MaskedCartPole-v1", "agentlab/TMaze-v0", "agentlab/TMazeLong-v0"])
