@@ -10,6 +10,14 @@ computed here with ``Tr (Σ₁ Σ₂)^½ = Σ_i √λ_i(Σ₁^½ Σ₂ Σ₁^½)
 is ``ShapeClassifier``'s penultimate layer, trained on the one-shape images by the shared loop
 (``perception.loop``) and cached atomically, so every run scores against the same features. Its accuracy on
 generated images of a requested class is a conditional model's ``class_acc``.
+
+Each training image is first blurred by a Gaussian of random width and given fresh pixel noise of random
+strength (``augment``), so that the features describe the shape and its colours rather than the texture of
+the data's pixel noise. Trained on the noisy images alone, the classifier put the same images without their
+noise at a Fréchet distance of 1,216 from the real ones (real against real: 8.6) and, after a 3×3 blur,
+named 57 % of them right: it told "has this exact noise" apart, not shapes, and judged every model whose
+samples are the mean of ``p(x|z)`` by that. Trained with ``augment`` (2 CPU min) it names 99.7 % of the real
+held-out images right, 99.5 % after the same blur, and puts the noise-free ones at 58 (real against real: 3.8).
 """
 
 from __future__ import annotations
@@ -60,6 +68,10 @@ class ClassifierConfig:
     """Circle, square, triangle."""
     train_images: int = 10000
     """One-shape images (of the training seed) it learns from."""
+    max_blur: float = 1.5
+    """Training images are blurred by a Gaussian of standard deviation drawn from ``[0, max_blur]`` pixels."""
+    max_noise: float = 0.1
+    """... then given fresh Gaussian pixel noise of standard deviation drawn from ``[0, max_noise]``."""
 
 
 class ShapeClassifier(nn.Module):
@@ -100,6 +112,26 @@ def classify(classifier: ShapeClassifier, images: torch.Tensor, batch_size: int 
     return features, classifier.head(features).argmax(1)
 
 
+def gaussian_blur(images: torch.Tensor, sigma: torch.Tensor, radius: int = 4) -> torch.Tensor:
+    """Each image ``[B, C, H, W]`` blurred by a separable Gaussian of its own ``sigma[b]`` (0: unchanged)."""
+    b, c, h, w = images.shape
+    offsets = torch.arange(-radius, radius + 1, dtype=images.dtype)  # [K]
+    kernel = torch.exp(-0.5 * (offsets / sigma.clamp(min=1e-3)[:, None]) ** 2)  # [B, K]
+    kernel = (kernel / kernel.sum(1, keepdim=True)).repeat_interleave(c, 0)  # [B * C, K], one per channel
+    x = F.pad(images.reshape(1, b * c, h, w), (radius,) * 4, mode="replicate")  # [1, B * C, H + 2r, W + 2r]
+    x = F.conv2d(x, kernel[:, None, None, :], groups=b * c)  # along rows: [1, B * C, H + 2r, W]
+    x = F.conv2d(x, kernel[:, None, :, None], groups=b * c)  # along columns: [1, B * C, H, W]
+    return x.view(b, c, h, w)
+
+
+def augment(images: torch.Tensor, config: ClassifierConfig, generator: torch.Generator) -> torch.Tensor:
+    """Blur each image by a random Gaussian, then add fresh pixel noise of random strength (both per image)."""
+    num = len(images)
+    blurred = gaussian_blur(images, config.max_blur * torch.rand(num, generator=generator))
+    noise_std = config.max_noise * torch.rand(num, 1, 1, 1, generator=generator)
+    return (blurred + noise_std * torch.randn(images.shape, generator=generator)).clamp(0, 1)
+
+
 def train_classifier(config: ClassifierConfig, minutes: float, seed: int = 0, clock: str = "wall",
                      batch_size: int = 64) -> tuple[ShapeClassifier, float]:
     """Train on one-shape images of ``seed``; return it and its accuracy on 1,000 images of ``seed + 1``."""
@@ -111,7 +143,7 @@ def train_classifier(config: ClassifierConfig, minutes: float, seed: int = 0, cl
 
     def step(i: int) -> dict[str, torch.Tensor]:
         batch = torch.randint(len(images), (batch_size,), generator=order)
-        loss = F.cross_entropy(classifier(images[batch]), labels[batch])
+        loss = F.cross_entropy(classifier(augment(images[batch], config, order)), labels[batch])
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()

@@ -3,8 +3,9 @@
 The generator maps noise ``z ~ N(0, I)`` through a linear layer and stride-2 transposed convolutions with
 batch normalisation and ReLU to an image; the discriminator is stride-2 convolutions with batch normalisation
 (not on its first layer) and leaky ReLU, ending in one logit ``D(x) = σ(logit)``. Weights start from
-``N(0, 0.02)`` as in the paper. In AC-GAN the generator also takes a class ``c`` (one-hot, beside ``z``) and the
-discriminator has a second head, ``P(C | X)``, over the classes. Losses: ``generative.losses``.
+``N(0, 0.02)`` as in the paper. In AC-GAN the generator also takes a class ``c`` (one-hot, beside ``z`` and
+at every stage) and the discriminator has a second head, ``P(C | X)``, over the classes. Losses:
+``generative.losses``; training (``generative.train``) adds the R1 penalty to the discriminator's.
 """
 
 from __future__ import annotations
@@ -49,17 +50,18 @@ class GAN(nn.Module):
                  num_classes: int = 0) -> None:
         super().__init__()
         self.latent_dim, self.num_classes = latent_dim, num_classes
-        self.generator = ConvDecoder(latent_dim + num_classes, in_channels, image_size, channels, batch_norm=True)
+        self.generator = ConvDecoder(latent_dim, in_channels, image_size, channels, batch_norm=True,
+                                     condition_dim=num_classes)
         self.discriminator = Discriminator(in_channels, image_size, channels, num_classes)
         self.apply(dcgan_init)
 
     def generate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """``G(z[, c])``: ``[B, latent_dim]`` → ``[B, C, S, S]`` in ``[0, 1]``."""
-        if self.num_classes:
-            if y is None:
-                raise ValueError("an AC-GAN generator needs the class labels y")
-            z = torch.cat([z, F.one_hot(y, self.num_classes).to(z.dtype)], dim=1)  # [B, latent + classes]
-        return self.generator(z)
+        if not self.num_classes:
+            return self.generator(z)
+        if y is None:
+            raise ValueError("an AC-GAN generator needs the class labels y")
+        return self.generator(z, F.one_hot(y, self.num_classes).to(z.dtype))  # c beside z, and at every stage
 
     @torch.no_grad()
     def sample(self, num: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None

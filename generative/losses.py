@@ -8,6 +8,8 @@
   minimises the non-saturating ``−log D(G(z))`` (their §3) instead of ``log(1 − D(G(z)))``, which saturates
   when D rejects the samples early on. Written on logits: ``−log σ(t) = softplus(−t)``,
   ``−log(1 − σ(t)) = softplus(t)``.
+- R1 (Mescheder et al. 2018, eq. 9): ``γ/2 · E‖∇ₓ D(x)‖²`` on real ``x`` added to the discriminator's loss;
+  penalising D's slope on the data keeps it from overshooting, so training settles instead of circling.
 - AC-GAN (Odena et al. 2017, eq. 2–3): ``L_C``, the log-likelihood of the correct class, which both players
   maximise; here its negative, a cross-entropy.
 """
@@ -53,6 +55,12 @@ def discriminator_loss(real_logits: torch.Tensor, fake_logits: torch.Tensor) -> 
 def generator_loss(fake_logits: torch.Tensor) -> torch.Tensor:
     """The non-saturating generator loss ``E[−log D(G(z))]``."""
     return F.softplus(-fake_logits).mean()
+
+
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """``E‖∇ₓ D(x)‖²`` over the batch, for ``real`` that requires grad and D's logits on it (differentiable)."""
+    (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)  # [B, ...], as real
+    return grad.pow(2).flatten(1).sum(1).mean()
 
 
 def class_loss(class_logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:

@@ -47,26 +47,45 @@ class ConvEncoder(nn.Module):
 
 
 class ConvDecoder(nn.Module):
-    """Code → image: a linear map to the bottleneck, then stride-2 transposed convolutions and a sigmoid."""
+    """Code → image: a linear map to the bottleneck, then stride-2 transposed convolutions and a sigmoid.
+
+    With ``condition_dim`` > 0 the ``condition`` (a class's one-hot) is read beside the code and again, broadcast
+    over the map as extra input channels, by every transposed convolution, so that no layer has to carry it
+    on for the next.
+    """
 
     def __init__(self, latent_dim: int, out_channels: int, image_size: int, channels: Sequence[int],
-                 batch_norm: bool = False) -> None:
+                 batch_norm: bool = False, condition_dim: int = 0) -> None:
         super().__init__()
         self.side = bottleneck_size(image_size, len(channels))
         self.features_dim = latent_dim
+        self.condition_dim = condition_dim
         self.channels = list(reversed(channels))  # widest first: (128, 64, 32) for encoder channels (32, 64, 128)
-        self.project = nn.Linear(latent_dim, self.channels[0] * self.side * self.side, bias=not batch_norm)
+        self.project = nn.Linear(latent_dim + condition_dim, self.channels[0] * self.side * self.side,
+                                 bias=not batch_norm)
         self.project_norm = nn.BatchNorm1d(self.project.out_features) if batch_norm else nn.Identity()
-        layers: list[nn.Module] = []
+        stages: list[nn.Module] = []
         for c_in, c_out in zip(self.channels[:-1], self.channels[1:], strict=True):
-            layers.append(nn.ConvTranspose2d(c_in, c_out, 4, stride=2, padding=1, bias=not batch_norm))
-            if batch_norm:
-                layers.append(nn.BatchNorm2d(c_out))
-            layers.append(nn.ReLU())
-        layers.append(nn.ConvTranspose2d(self.channels[-1], out_channels, 4, stride=2, padding=1))
-        self.body = nn.Sequential(*layers, nn.Sigmoid())
+            layers = [nn.ConvTranspose2d(c_in + condition_dim, c_out, 4, stride=2, padding=1, bias=not batch_norm)]
+            stages.append(nn.Sequential(*layers, *([nn.BatchNorm2d(c_out)] if batch_norm else []), nn.ReLU()))
+        stages.append(nn.Sequential(nn.ConvTranspose2d(self.channels[-1] + condition_dim, out_channels, 4, stride=2,
+                                                       padding=1), nn.Sigmoid()))
+        self.stages = nn.ModuleList(stages)
 
-    def forward(self, code: torch.Tensor) -> torch.Tensor:
+    def _with_condition(self, hidden: torch.Tensor, condition: torch.Tensor | None) -> torch.Tensor:
+        if not self.condition_dim:
+            return hidden
+        b, _, h, w = hidden.shape
+        planes = condition[:, :, None, None].expand(b, self.condition_dim, h, w)  # [B, condition_dim, h, w]
+        return torch.cat([hidden, planes], dim=1)  # [B, c + condition_dim, h, w]
+
+    def forward(self, code: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        if self.condition_dim:
+            if condition is None:
+                raise ValueError("this decoder is conditional: pass the condition")
+            code = torch.cat([code, condition], dim=1)  # [B, latent + condition_dim]
         hidden = torch.relu(self.project_norm(self.project(code)))  # [B, latent] -> [B, C0 * s * s]
         hidden = hidden.view(-1, self.channels[0], self.side, self.side)  # [B, C0, s, s]
-        return self.body(hidden)  # [B, out_channels, image_size, image_size]
+        for stage in self.stages:  # each doubles the side: ... -> [B, out_channels, image_size, image_size]
+            hidden = stage(self._with_condition(hidden, condition))
+        return hidden

@@ -19,7 +19,7 @@ import torch
 from matplotlib.figure import Figure
 from torch import nn
 
-from generative.losses import discriminator_loss, generator_loss
+from generative.losses import discriminator_loss, generator_loss, r1_penalty
 from generative.sample import OneLineParser
 from perception.loop import check_clock, train_for
 
@@ -90,9 +90,8 @@ def train_ring_gan(minutes: float, seed: int = 0, config: RingConfig | None = No
         fake = generator(torch.randn(config.batch_size, config.latent_dim, generator=data))  # [B, 2]
         real_logits = discriminator(real).squeeze(1)
         d_loss = discriminator_loss(real_logits, discriminator(fake.detach()).squeeze(1))
-        if config.r1_gamma > 0:  # R1: D's gradient on the data, penalised, keeps it from overshooting
-            (grad,) = torch.autograd.grad(real_logits.sum(), real, create_graph=True)  # [B, 2]
-            d_loss = d_loss + config.r1_gamma / 2 * grad.pow(2).sum(1).mean()
+        if config.r1_gamma > 0:
+            d_loss = d_loss + config.r1_gamma / 2 * r1_penalty(real_logits, real)
         d_optimizer.zero_grad()
         d_loss.backward()
         d_optimizer.step()

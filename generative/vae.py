@@ -28,19 +28,21 @@ class VAE(nn.Module):
         self.encoder = ConvEncoder(in_channels, image_size, channels)
         self.to_mu = nn.Linear(self.encoder.features_dim + num_classes, latent_dim)
         self.to_logvar = nn.Linear(self.encoder.features_dim + num_classes, latent_dim)
-        self.decoder = ConvDecoder(latent_dim + num_classes, in_channels, image_size, channels)
+        self.decoder = ConvDecoder(latent_dim, in_channels, image_size, channels, condition_dim=num_classes)
         self.features_dim = latent_dim
 
-    def _with_class(self, h: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+    def _one_hot(self, y: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
         if self.num_classes == 0:
-            return h
+            return None
         if y is None:
             raise ValueError("a conditional VAE needs the class labels y")
-        return torch.cat([h, F.one_hot(y, self.num_classes).to(h.dtype)], dim=1)  # [B, D + num_classes]
+        return F.one_hot(y, self.num_classes).to(like.dtype)  # [B, num_classes]
 
     def encode(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
         """``μ`` and ``log σ²`` of ``q(z|x[, y])``, each ``[B, latent_dim]``."""
-        h = self._with_class(self.encoder(x), y)  # [B, features_dim (+ num_classes)]
+        h = self.encoder(x)  # [B, features_dim]
+        if self.num_classes:
+            h = torch.cat([h, self._one_hot(y, h)], dim=1)  # [B, features_dim + num_classes]
         return self.to_mu(h), self.to_logvar(h)
 
     def reparameterize(self, mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
@@ -50,7 +52,7 @@ class VAE(nn.Module):
 
     def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The mean of ``p(x|z[, y])``: ``[B, latent_dim]`` → ``[B, C, S, S]`` in ``[0, 1]``."""
-        return self.decoder(self._with_class(z, y))
+        return self.decoder(z, self._one_hot(y, z))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
         """``(x_mean, μ, log σ²)`` for one ``z ~ q(z|x[, y])`` per image."""

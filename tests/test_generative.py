@@ -13,7 +13,7 @@ import torch
 from torch.distributions import Normal, kl_divergence
 
 from generative.autoencoder import Autoencoder, mask_noise
-from generative.fid import feature_distance, frechet_distance
+from generative.fid import ClassifierConfig, augment, feature_distance, frechet_distance, gaussian_blur
 from generative.losses import (
     class_loss,
     discriminator_loss,
@@ -21,11 +21,14 @@ from generative.losses import (
     gaussian_log_likelihood,
     generator_loss,
     negative_elbo,
+    r1_penalty,
 )
 from generative.models import KINDS, ModelConfig, build_model
+from generative.networks import ConvDecoder
 from generative.pca import PCA
 from generative.ring import RingConfig, mode_coverage, ring_centres, train_ring_gan
 from generative.sample import main as sample_main
+from generative.train import TrainConfig, make_step
 from generative.train import main as train_main
 from generative.vae import VAE
 
@@ -160,6 +163,69 @@ def test_ring_gan_trains_with_and_without_the_r1_penalty() -> None:
     for gamma in (0.0, 1.0):
         _, metrics = train_ring_gan(0.01, 0, RingConfig(batch_size=32, eval_points=100, r1_gamma=gamma))
         assert metrics["steps"] >= 1 and 0 <= metrics["modes_covered"] <= 8
+
+
+def test_r1_penalty_is_the_squared_slope_of_d_on_the_real_points() -> None:
+    x = torch.tensor([[1.0, 2.0], [0.0, -1.0]], requires_grad=True)
+    w = torch.tensor([3.0, -4.0])
+    assert r1_penalty(x @ w, x).item() == pytest.approx(25.0)  # ∇ₓ(w·x) = w, ‖w‖² = 25 for every x
+    quadratic = (x**2).sum(1)  # ∇ₓ = 2x: ‖2x‖² = 20 and 4, mean 12
+    penalty = r1_penalty(quadratic, x)
+    assert penalty.item() == pytest.approx(12.0)
+    penalty.backward()  # differentiable, so D's optimiser can descend it: ∂/∂x mean ‖2x‖² = 4x
+    torch.testing.assert_close(x.grad, 4 * x.detach())
+
+
+def test_classifier_augmentation_blurs_and_renoises_each_image_on_its_own() -> None:
+    images = torch.zeros(2, 3, 9, 9)
+    images[:, :, 4, 4] = 1.0  # one bright pixel
+    blurred = gaussian_blur(images, torch.tensor([0.0, 1.0]))
+    torch.testing.assert_close(blurred[0], images[0])  # σ = 0: unchanged
+    assert blurred[1].sum().item() == pytest.approx(3.0, abs=1e-4)  # mass kept, per channel
+    assert blurred[1, 0, 4, 4].item() == pytest.approx(1 / (2 * math.pi), rel=0.02)  # the 2-D Gaussian's peak
+    flat = torch.full((4, 3, 16, 16), 0.5)
+    out = augment(flat, ClassifierConfig(image_size=16, max_noise=0.1), torch.Generator().manual_seed(0))
+    assert out.shape == flat.shape and 0 <= out.min() and out.max() <= 1
+    spreads = (out - 0.5).flatten(1).std(1)
+    assert spreads.max() <= 0.12 and spreads.max() > spreads.min()  # noise of its own strength per image
+
+
+def test_a_conditional_decoder_reads_the_condition_at_every_stage() -> None:
+    decoder = ConvDecoder(4, 3, 16, (8, 8), condition_dim=3)
+    assert [stage[0].in_channels for stage in decoder.stages] == [8 + 3, 8 + 3]
+    z = torch.randn(2, 4)
+    c0, c1 = torch.eye(3)[[0, 0]], torch.eye(3)[[1, 1]]
+    assert decoder(z, c0).shape == (2, 3, 16, 16) and not torch.allclose(decoder(z, c0), decoder(z, c1))
+    with pytest.raises(ValueError, match="condition"):
+        decoder(z)
+
+
+@pytest.mark.parametrize("kind", ["gan", "cgan"])
+def test_the_r1_penalty_adds_to_the_discriminator_loss_of_a_gan_step(kind) -> None:
+    images, labels = torch.rand(8, 3, 16, 16), torch.arange(8) % 3
+    losses = []
+    for gamma in (0.0, 10.0):
+        torch.manual_seed(0)
+        config = TrainConfig(model=ModelConfig(kind=kind, image_size=16, latent_dim=4, channels=(8, 8)),
+                             batch_size=4, r1_gamma=gamma)
+        step, _ = make_step(build_model(config.model), config, images, labels, torch.Generator().manual_seed(0))
+        losses.append(step(0)["d_loss"].item())
+    assert losses[1] > losses[0]  # the same batch and weights, plus γ/2 · E‖∇ₓ D(x)‖² > 0
+
+
+@pytest.mark.parametrize("fake_class", [False, True])
+def test_acgan_discriminator_learns_the_class_of_real_images_only_unless_asked(fake_class, monkeypatch) -> None:
+    import generative.train as train_module
+
+    config = TrainConfig(model=ModelConfig(kind="cgan", image_size=16, latent_dim=4, channels=(8, 8)),
+                         batch_size=4, acgan_fake_class_loss=fake_class)
+    calls = []  # every class_loss the step computes
+    monkeypatch.setattr(train_module, "class_loss", lambda out, y: calls.append(1) or class_loss(out, y))
+    images, labels = torch.rand(8, 3, 16, 16), torch.arange(8) % 3
+    step, _ = make_step(build_model(config.model), config, images, labels, torch.Generator().manual_seed(0))
+    step(0)
+    # D: real (and generated, if asked); then G: generated, through the generator.
+    assert len(calls) == (3 if fake_class else 2)
 
 
 def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
