@@ -9,8 +9,8 @@ RecurrentPPO with rl-baselines3-zoo's ``CartPoleNoVel-v1`` settings as the peer.
 ``tmaze``: Bakker's T-maze; the share of 100 greedy episodes that reach the cued arm, with and without memory.
 
     python -m benchmarks.memory masked --arms rainbow+lstm rainbow --seeds 5 --budget 300000
-    python -m benchmarks.memory tmaze --env agentlab/TMazeLong-v0 --arms rainbow+lstm rainbow --seeds 3
-    python -m benchmarks.memory tmaze --env agentlab/TMaze-v0 --arms rainbow+transformer --seeds 3
+    python -m benchmarks.memory tmaze --env agentlab/TMazeLong-v0 --arms rainbow+lstm rainbow --seeds 1 --budget 60000
+    python -m benchmarks.memory tmaze --env agentlab/TMaze-v0 --arms rainbow+transformer --seeds 1 --budget 60000
 
 sb3-contrib is a benchmark-only dependency (``pip install -e '.[bench]'``).
 """
@@ -45,6 +45,11 @@ ARMS: dict[str, dict[str, Any]] = {
 """Our arms: run keys beside each algorithm's CartPole preset (which MaskedCartPole gets); the Rainbow arms step
 8 envs per worker. PPO's CartPole preset is the zoo's PPO setting, the same as RecurrentPPO's below."""
 
+TMAZE = {"target_update_period": 20, "replay_ratio": 2.0, "memory_window": 16}
+"""The T-maze's keys for the Rainbow arms: with memory a learner step trains on a whole sequence, so at the
+CartPole preset's ratio (0.5 steps replayed per env step, target every 250 learner steps) a 60k-step run makes
+~500 updates and 2 target refreshes; these make 4× the updates and refresh the target every 20 of them."""
+
 # rl-baselines3-zoo, hyperparams/ppo_lstm.yml, CartPoleNoVel-v1 (with VecNormalize, as the zoo's ``normalize``).
 ZOO_RECURRENT_PPO = dict(n_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98, n_epochs=20, ent_coef=0.0,
                          learning_rate=1e-3, clip_range=0.2)
@@ -60,7 +65,7 @@ def register_stacked() -> None:
 def ours(name: str, env_id: str, seed: int, args: argparse.Namespace) -> dict[str, Any]:
     from agentlab.train import train
 
-    values = {"env": env_id, **ARMS[name]}
+    values = {"env": env_id, **ARMS[name], **(TMAZE if args.task == "tmaze" and "rainbow" in name else {})}
     t0 = time.perf_counter()
     result = train({**values, "seed": seed, "steps": args.budget, "backend": args.backend,
                     "eval_every": args.eval_every, "eval_episodes": EVAL_EPISODES,

@@ -12,7 +12,7 @@ import numpy as np
 from agentlab.config import ConfigError
 from agentlab.replay.frames import FrameStorage, frame_storage_nbytes
 from agentlab.replay.nstep import Transitions
-from agentlab.replay.sampler import Sampler
+from agentlab.replay.sampler import SampledStorage, Sampler
 from agentlab.replay.sum_tree import SumTree
 
 
@@ -54,7 +54,7 @@ def replay_nbytes(capacity: int, obs_shape: tuple, obs_dtype: Any, prioritized: 
     return stored + capacity * (8 + 4 + 4) + tree
 
 
-class ReplayBuffer:
+class ReplayBuffer(SampledStorage):
     """A FIFO of the newest ``capacity`` transitions.
 
     With ``frame_stack = k > 0`` observations are ``[k, H, W]`` uint8 stacks kept as single frames
@@ -95,13 +95,6 @@ class ReplayBuffer:
         self._added = 0  # transitions ever added; the next goes to slot _added % capacity
         self._size = 0  # live transitions: slots of the last _size additions
         self._priority_updates: list[tuple[int, float]] = []  # tree writes during one frame-storage add
-
-    def __len__(self) -> int:
-        return self._size
-
-    @property
-    def beta(self) -> float:
-        return self.sampler.beta
 
     @property
     def learner_steps(self) -> int:
@@ -190,14 +183,6 @@ class ReplayBuffer:
             weights=weights,
             indices=indices.astype(np.int64),
         )
-
-    def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
-        """Set ``p = |priority| + ε`` (``|δ|`` or a per-sample loss) for sampled slots; no-op when uniform.
-
-        Slots not live (evicted by a full frame ring, or never filled) are skipped. Update priorities before
-        adding more transitions: a slot overwritten since it was sampled cannot be told apart from its old self.
-        """
-        self.sampler.update(indices, priorities, self._added, self._size)
 
     def state_dict(self, contents: bool = True) -> dict[str, Any]:
         """The β clock, max priority and RNG, and with ``contents`` every stored transition and priority."""

@@ -82,3 +82,28 @@ class Sampler:
         self.learner_steps = int(state["learner_steps"])
         self.max_priority = float(state["max_priority"])
         self.rng.bit_generator.state = state["rng"]
+
+
+class SampledStorage:
+    """What a storage sampled through a ``Sampler`` shares: its live size, the β clock, priority updates.
+
+    A storage keeps ``sampler``, ``_added`` (items ever written) and ``_size`` (live ones)."""
+
+    sampler: Sampler
+    _added: int
+    _size: int
+
+    def __len__(self) -> int:
+        return self._size
+
+    @property
+    def beta(self) -> float:
+        return self.sampler.beta
+
+    def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
+        """Set ``p = |priority| + ε`` (``|δ|`` or a per-item loss) for sampled slots; no-op when uniform.
+
+        Slots not live (evicted, or never filled) are skipped. Update priorities before adding more items: a
+        slot overwritten since it was sampled cannot be told apart from its old self.
+        """
+        self.sampler.update(indices, priorities, self._added, self._size)

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from agentlab.core import Fragment
-from agentlab.replay.sampler import Sampler
+from agentlab.replay.sampler import SampledStorage, Sampler
 
 STATE_PREFIX = "state."
 """Extras named ``state.<name>``: the actor's state each step was acted from (the DQN actor with memory)."""
@@ -128,7 +128,7 @@ class SequenceAccumulator:
             self._streams[int(key)] = stream
 
 
-class SequenceBuffer:
+class SequenceBuffer(SampledStorage):
     """A FIFO of the newest ``capacity`` sequences, sampled uniformly or by priority (``Sampler``)."""
 
     def __init__(self, capacity: int, length: int, obs_shape: tuple, obs_dtype: Any, seed: int,
@@ -145,13 +145,6 @@ class SequenceBuffer:
         self._states: dict[str, dict[str, np.ndarray]] = {}  # "state" / "burn_in_state" → name → [C, ...]
         self._added = 0
         self._size = 0
-
-    def __len__(self) -> int:
-        return self._size
-
-    @property
-    def beta(self) -> float:
-        return self.sampler.beta
 
     @property
     def nbytes(self) -> int:
@@ -183,9 +176,6 @@ class SequenceBuffer:
         states = {part: {name: a[indices] for name, a in stored.items()} for part, stored in self._states.items()}
         return Sequences(**{name: a[indices] for name, a in self._arrays.items()}, **states, weights=weights,
                          indices=indices.astype(np.int64))
-
-    def update_priorities(self, indices: np.ndarray, priorities: np.ndarray) -> None:
-        self.sampler.update(indices, priorities, self._added, self._size)
 
     def state_dict(self, contents: bool = True) -> dict[str, Any]:
         state: dict[str, Any] = self.sampler.state_dict()
