@@ -269,3 +269,14 @@ def test_every_deep_agent_trains_with_memory(algo, memory, tmp_path) -> None:
                          "memory_window": 8, "backend": "local", "workers": 1, "envs_per_worker": 2, "steps": 600,
                          "eval_episodes": 1, "run_dir": str(tmp_path / "run")}, progress=False)
     assert result.env_steps >= 600 and result.learner.version > 0
+
+
+@pytest.mark.slow
+def test_memory_learns_masked_cartpole_where_the_feed_forward_agent_cannot(tmp_path) -> None:
+    """A2C with an LSTM balances CartPole from positions alone; the same A2C without memory stays near 44."""
+    common = {"algo": "a2c", "env": "agentlab/MaskedCartPole-v1", "backend": "local", "seed": 4, "eval_every": 10_000,
+              "eval_episodes": 20, "solve_return": 450}
+    with_memory = train({**common, "memory": "lstm", "steps": 150_000, "run_dir": str(tmp_path / "m")}, progress=False)
+    assert with_memory.solved_at is not None and with_memory.eval["mean_return"] >= 400
+    without = train({**common, "steps": 50_000, "run_dir": str(tmp_path / "f")}, progress=False)
+    assert without.solved_at is None and without.eval["mean_return"] < 150
