@@ -280,3 +280,14 @@ def test_memory_learns_masked_cartpole_where_the_feed_forward_agent_cannot(tmp_p
     assert with_memory.solved_at is not None and with_memory.eval["mean_return"] >= 400
     without = train({**common, "steps": 50_000, "run_dir": str(tmp_path / "f")}, progress=False)
     assert without.solved_at is None and without.eval["mean_return"] < 150
+
+
+def test_a_run_with_memory_resumes_with_its_sequence_replay(tmp_path) -> None:
+    values = {"algo": "rainbow", "env": "agentlab/TMaze-v0", "memory": "lstm", "memory_size": 8, "backend": "local",
+              "workers": 1, "envs_per_worker": 2, "learning_starts": 100, "batch_size": 4, "sequence_length": 8,
+              "sequence_overlap": 4, "burn_in": 2, "run_dir": str(tmp_path / "run")}
+    first = train({**values, "steps": 400}, progress=False)
+    sequences = len(first.learner.replay)
+    resumed = train({"steps": 800}, progress=False, resume=tmp_path / "run")
+    # Restored, then grown by as many steps again: about twice as many (a fresh buffer would hold about as many).
+    assert sequences > 0 and len(resumed.learner.replay) > 1.5 * sequences and resumed.env_steps >= 800
