@@ -39,7 +39,8 @@ class ConfigError(ValueError):
 def check_choice(key: str, value: str, choices: Sequence[str]) -> None:
     """A ConfigError naming the choices unless ``value`` is one of them (for names given outside a config)."""
     if value not in choices:
-        raise ConfigError(f"{key} '{value}' is not one of {', '.join(choices)}; use --set {key}={choices[0]}")
+        raise ConfigError(f"{key} '{value}' is not one of {', '.join(map(_show, choices))}; "
+                          f"use --set {key}={_show(choices[0])}")
 
 
 def invalid(key: str, value: Any, allowed: str, fix: Any) -> ConfigError:
@@ -213,7 +214,7 @@ def _str_problem(value: str, check: Check) -> str | None:
     if check.nonempty and not value.strip():
         return "a non-empty name"
     if choices and value not in choices:
-        return f"one of {', '.join(choices)}"
+        return f"one of {', '.join(map(_show, choices))}"
     if check.pattern is not None and not re.fullmatch(check.pattern, value):
         return check.means or f"of the form {check.pattern}"
     return None
@@ -249,8 +250,8 @@ def validate(config: Any) -> Any:
             continue
         choices = check.allowed_choices()
         if choices and isinstance(value, str) and problem.startswith("one of"):
-            raise ConfigError(f"{f.name} '{value}' is not one of {', '.join(choices)}; "
-                              f"use --set {f.name}={_suggestion(f.default, kind, check)}")
+            raise ConfigError(f"{f.name} '{value}' is not one of {', '.join(map(_show, choices))}; "
+                              f"use --set {f.name}={_show(_suggestion(f.default, kind, check))}")
         raise invalid(f.name, value, problem, _suggestion(f.default, kind, check))
     hook = getattr(config, "validate", None)
     if callable(hook):

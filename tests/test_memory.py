@@ -291,3 +291,10 @@ def test_a_run_with_memory_resumes_with_its_sequence_replay(tmp_path) -> None:
     resumed = train({"steps": 800}, progress=False, resume=tmp_path / "run")
     # Restored, then grown by as many steps again: about twice as many (a fresh buffer would hold about as many).
     assert sequences > 0 and len(resumed.learner.replay) > 1.5 * sequences and resumed.env_steps >= 800
+
+
+def test_an_unknown_memory_gets_one_line_naming_the_choices(capsys) -> None:
+    from agentlab import run
+
+    assert run.main(["--algo", "dqn", "--env", "CartPole-v1", "--set", "memory=rnn", "--backend", "local"]) == 2
+    assert "memory 'rnn' is not one of '', lstm, gru, transformer; use --set memory=''" in capsys.readouterr().err
