@@ -8,14 +8,9 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
+from dataclasses import dataclass
 
 from agentlab.core import Actor, Learner
-
-
-def _no_preset(env_id: str) -> dict[str, Any]:
-    return {}
 
 
 @dataclass(frozen=True)
@@ -30,8 +25,6 @@ class Algorithm:
     schedule: str = "async"
     """``async``: the learner consumes each sample as it arrives; ``sync``: one batch from every worker, whose
     payloads are fragments (``Fragment.concat`` joins them)."""
-    preset: Callable[[str], dict[str, Any]] = field(default=_no_preset)
-    """Overrides for an env id (algorithm or run keys), applied before the user's config and ``--set``."""
 
 
 REGISTRY: dict[str, str] = {

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 import envs
-from agentlab import algorithms, runs
+from agentlab import algorithms, presets, runs
 from agentlab.algorithms import Algorithm
 from agentlab.backends import LocalBackend, RayBackend, WorkerFailure
 from agentlab.config import ConfigError, RunConfig, check_resume, split_overrides, to_dict, validate
@@ -49,7 +49,7 @@ class RunResult:
 
 def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = None
             ) -> tuple[RunConfig, Any, Algorithm]:
-    """Defaults ← the algorithm's preset for the env ← ``base`` (a saved run) ← ``values``."""
+    """Defaults ← the preset for the algorithm and env (``agentlab.presets``) ← ``base`` (a saved run) ← ``values``."""
     base = base or {"run": {}, "algo": {}}
     algo = str(values.get("algo", base["run"].get("algo", RunConfig.algo)))
     env_id = str(values.get("env", base["run"].get("env", RunConfig.env)))
@@ -58,7 +58,7 @@ def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = Non
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise ConfigError(f"unknown algo '{algo}'; {hint}choose one of: {', '.join(algorithms.REGISTRY)}")
     algorithm = algorithms.get(algo)
-    run_values, algo_values = split_overrides(algorithm.preset(env_id), algorithm.config_cls)
+    run_values, algo_values = split_overrides(presets.preset(algo, env_id), algorithm.config_cls)
     saved_run, saved_algo = split_overrides({**base["run"], **base["algo"]}, algorithm.config_cls)  # typed like --set
     run_over, algo_over = split_overrides(values, algorithm.config_cls)
     check_resume(RunConfig, saved_run, run_over)  # a resume keeps what shapes its checkpoint

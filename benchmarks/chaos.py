@@ -276,10 +276,11 @@ def overhead(rounds: int, repeats: int) -> dict[str, float]:
 
     from agentlab import algorithms
     from agentlab.backends import RayBackend
+    from agentlab.presets import preset
 
     os.environ.update(RAY_AUTH_MODE="disabled", RAY_USAGE_STATS_ENABLED="0")
     algorithm = algorithms.get("a2c")
-    config = algorithm.config_cls(**{k: v for k, v in algorithm.preset("CartPole-v1").items()
+    config = algorithm.config_cls(**{k: v for k, v in preset("a2c", "CartPole-v1").items()
                                      if k in algorithm.config_cls.__dataclass_fields__})
     kwargs = [dict(algo="a2c", algo_config=dataclasses.asdict(config), env_id="CartPole-v1", num_envs=4,
                    fragment_length=5, worker_index=i, num_workers=2, seed=0) for i in range(2)]

@@ -27,8 +27,9 @@ import torch
 from torch.nn import functional as F
 
 import envs  # noqa: F401  (registers agentlab/MaskedCartPole-v1 for the lstm preset)
-from agentlab.dqn.config import DQNConfig, dqn_preset, rainbow_preset
+from agentlab.dqn.config import DQNConfig
 from agentlab.dqn.learner import DQNLearner
+from agentlab.presets import preset
 from agentlab.replay import ReplayBatch, Transitions
 
 SETUPS = {
@@ -39,9 +40,9 @@ SETUPS = {
 """Network name → (preset env id, observation space, actions)."""
 
 
-def config_for(preset: Callable[[str], dict], env_id: str) -> DQNConfig:
+def config_for(algo: str, env_id: str) -> DQNConfig:
     fields = DQNConfig.__dataclass_fields__
-    return DQNConfig(**{k: v for k, v in preset(env_id).items() if k in fields})
+    return DQNConfig(**{k: v for k, v in preset(algo, env_id).items() if k in fields})
 
 
 def filled_learner(cfg: DQNConfig, obs_space: gym.Space, num_actions: int, device: str) -> DQNLearner:
@@ -89,7 +90,7 @@ def hand_written_step(learner: DQNLearner) -> Callable[[ReplayBatch], None]:
 def filled_sequence_learner(device: str) -> DQNLearner:
     """A DQN learner with LSTM memory whose replay holds 200 random sequences (none at an episode start)."""
     _, obs_space, num_actions = SETUPS["lstm"]
-    cfg = replace(config_for(dqn_preset, "agentlab/MaskedCartPole-v1"), memory="lstm", buffer_size=4_000)
+    cfg = replace(config_for("dqn", "agentlab/MaskedCartPole-v1"), memory="lstm", buffer_size=4_000)
     learner = DQNLearner(cfg, obs_space, gym.spaces.Discrete(num_actions), seed=0, device=device)
     rng, length, size = np.random.default_rng(0), cfg.sequence_length, cfg.memory_size
     state = {"h": np.zeros((1, size), np.float32), "c": np.zeros((1, size), np.float32)}
@@ -169,8 +170,8 @@ def rate(step: Callable[[], None], seconds: float, device: str) -> float:
 
 def bench(name: str, device: str, seconds: float, rounds: int) -> None:
     env_id, obs_space, num_actions = SETUPS[name]
-    dqn = filled_learner(config_for(dqn_preset, env_id), obs_space, num_actions, device)
-    rainbow = filled_learner(config_for(rainbow_preset, env_id), obs_space, num_actions, device)
+    dqn = filled_learner(config_for("dqn", env_id), obs_space, num_actions, device)
+    rainbow = filled_learner(config_for("rainbow", env_id), obs_space, num_actions, device)
     batch = dqn.replay.sample(dqn.cfg.batch_size)
     baseline = hand_written_step(dqn)
     best = {"hand-written": 0.0, "agentlab dqn": 0.0}

@@ -13,7 +13,7 @@ from functools import partial
 import gymnasium as gym
 
 from agentlab.a2c.actor import A2CActor, Gradients
-from agentlab.a2c.config import A2CConfig, preset
+from agentlab.a2c.config import A2CConfig
 from agentlab.a2c.learner import A2CLearner
 from agentlab.algorithms import Algorithm
 
@@ -28,7 +28,7 @@ def make_learner(config: A2CConfig, obs_space: gym.Space, action_space: gym.Spac
     return A2CLearner(config, obs_space, action_space, seed, device)
 
 
-A2C = Algorithm("a2c", A2CConfig, partial(make_actor, False), make_learner, "sync", partial(preset, algo="a2c"))
-A3C = Algorithm("a3c", A2CConfig, partial(make_actor, True), make_learner, "async", partial(preset, algo="a3c"))
+A2C = Algorithm("a2c", A2CConfig, partial(make_actor, False), make_learner, "sync")
+A3C = Algorithm("a3c", A2CConfig, partial(make_actor, True), make_learner, "async")
 
 __all__ = ["A2C", "A3C", "A2CActor", "A2CConfig", "A2CLearner", "Gradients"]

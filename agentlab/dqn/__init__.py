@@ -11,7 +11,7 @@ import gymnasium as gym
 from agentlab.algorithms import Algorithm
 from agentlab.config import ConfigError
 from agentlab.dqn.actor import DQNActor
-from agentlab.dqn.config import DQNConfig, dqn_preset, rainbow_preset
+from agentlab.dqn.config import DQNConfig
 from agentlab.dqn.learner import DQNLearner
 
 
@@ -33,5 +33,5 @@ def make_learner(config: DQNConfig, obs_space: gym.Space, action_space: gym.Spac
     return DQNLearner(config, obs_space, action_space, seed, device)
 
 
-DQN = Algorithm("dqn", DQNConfig, make_actor, make_learner, "async", dqn_preset)
-RAINBOW = Algorithm("rainbow", DQNConfig, make_actor, make_learner, "async", rainbow_preset)
+DQN = Algorithm("dqn", DQNConfig, make_actor, make_learner, "async")
+RAINBOW = Algorithm("rainbow", DQNConfig, make_actor, make_learner, "async")

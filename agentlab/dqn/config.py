@@ -1,4 +1,4 @@
-"""Hyperparameters of the DQN family, and the presets of ``--algo dqn`` and ``--algo rainbow``.
+"""Hyperparameters of ``--algo dqn`` and ``--algo rainbow`` (their tuned settings are rows of ``agentlab.presets``).
 
 Defaults are DQN (Mnih et al. 2015) with every Rainbow component off; Rainbow (Hessel et al. 2018) is
 the same config with the flags on (``RAINBOW_FLAGS``), not a subclass.
@@ -7,9 +7,9 @@ the same config with the flags on (``RAINBOW_FLAGS``), not a subclass.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from agentlab.config import MemorySettings, invalid, names_in, setting
+from agentlab.presets import RAINBOW_FLAGS  # noqa: F401  (kept importable from here; the table owns it)
 
 
 @dataclass
@@ -120,80 +120,3 @@ class DQNConfig(MemorySettings):
         """The linear ε schedule at this many env steps (counted over all workers)."""
         progress = min(1.0, env_steps / max(1, self.epsilon_decay_steps))
         return self.epsilon_start + progress * (self.epsilon_end - self.epsilon_start)
-
-
-RAINBOW_FLAGS: dict[str, Any] = dict(
-    double=True, dueling=True, noisy=True, distributional=True, prioritized=True, n_step=3
-)
-"""The six Rainbow components on top of DQN (Hessel et al. 2018, Sec. 3)."""
-
-
-def is_atari(env_id: str) -> bool:
-    return env_id.startswith("ALE/")
-
-
-def dqn_preset(env_id: str) -> dict[str, Any]:
-    """Tuned CartPole settings; Nature DQN on Atari (Mnih et al. 2015, Extended Data Table 1)."""
-    if "CartPole" in env_id:
-        # After rl-baselines3-zoo's DQN settings: bursts of 128 updates every 256 steps (one fragment),
-        # here with the target refreshed twice per burst, which solved sooner on 5 of 5 seeds.
-        return dict(
-            lr=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1_024, replay_ratio=0.5,
-            target_update_period=64, epsilon_decay_steps=8_000, epsilon_end=0.04, apex_epsilon=0.04,
-            hidden_sizes=(256, 256), fragment_length=256,
-            v_min=0.0, v_max=100.0,  # C51's support when the ablation turns it on: returns ≤ 1/(1 − γ)
-        )
-    if is_atari(env_id):
-        # Adam stands in for the paper's RMSProp (lr 2.5e-4); ε-decay and replay start count agent steps.
-        return dict(
-            lr=1e-4, adam_eps=1.5e-4, batch_size=32, buffer_size=1_000_000, learning_starts=50_000,
-            replay_ratio=0.25, target_update_period=10_000, epsilon_start=1.0, epsilon_end=0.1,
-            epsilon_decay_steps=1_000_000, encoder="nature_cnn", head_hidden=(), loss="huber",
-            steps=10_000_000,
-        )
-    if env_id.startswith("MinAtar/"):
-        # Young & Tian 2019 (MinAtar), Sec. 4 and their examples/dqn.py: conv 16 3×3 → 128, replay 100k,
-        # batch 32, one update per step, target every 1,000, replay start 5,000, ε 1 → 0.1 over the first
-        # 100k steps, Huber loss, γ 0.99, 5M steps (frames: MinAtar has no frame skip). Their RMSprop
-        # (lr 2.5e-4, squared-gradient momentum 0.95, min 0.01) has Adam standing in, as in the Atari preset.
-        return dict(
-            lr=2.5e-4, adam_eps=3.125e-4, batch_size=32, buffer_size=100_000, learning_starts=5_000,
-            replay_ratio=1.0, target_update_period=1_000, epsilon_start=1.0, epsilon_end=0.1, apex_epsilon=0.1,
-            epsilon_decay_steps=100_000, encoder="minatar_cnn", head_hidden=(), loss="huber", gamma=0.99,
-            steps=5_000_000,
-        )
-    return {}
-
-
-def rainbow_preset(env_id: str) -> dict[str, Any]:
-    """All components on; Hessel et al. 2018 Table 1 on Atari (frames = 4 env steps)."""
-    values: dict[str, Any] = dict(RAINBOW_FLAGS)
-    if "CartPole" in env_id:
-        # Tuned on 5 seeds: (256,) hidden layers solved all five, (128,) stalled near 150 on one in five.
-        values.update(
-            lr=1e-3, adam_eps=1e-8, batch_size=64, buffer_size=50_000, learning_starts=1_000,
-            replay_ratio=0.5, target_update_period=250, v_min=0.0, v_max=100.0, num_atoms=51,
-            hidden_sizes=(256,), head_hidden=(256,), beta_steps=25_000, fragment_length=16,
-        )
-    elif is_atari(env_id):
-        values.update(
-            lr=6.25e-5, adam_eps=1.5e-4, batch_size=32, buffer_size=1_000_000,
-            learning_starts=20_000,  # 80k frames
-            replay_ratio=0.25,  # one update every 4 steps
-            target_update_period=2_000,  # 32k frames = 8k env steps = 2k learner steps
-            v_min=-10.0, v_max=10.0, num_atoms=51, noisy_sigma0=0.5, alpha=0.5, beta0=0.4,
-            beta_steps=2_500_000,  # β → 1 over training: 10M env steps = 2.5M learner steps
-            encoder="nature_cnn_torso", head_hidden=(512,), steps=10_000_000,
-        )
-    elif env_id.startswith("MinAtar/"):
-        # Obando-Ceron & Castro 2021, "Revisiting Rainbow", MinAtar setting (their Dopamine gin files): the
-        # MinAtar network (conv 16 3×3 → 128) under noisy dueling C51 heads, 3-step returns, replay 100k,
-        # batch 32, an update every 4 steps, replay start 1,000, target every 1,000 steps (= 250 updates
-        # here, which count learner steps), Adam lr 1e-4, ε 3.125e-4. Returns are not clipped in MinAtar:
-        # the support spans ±100.
-        values.update(
-            lr=1e-4, adam_eps=3.125e-4, batch_size=32, buffer_size=100_000, learning_starts=1_000,
-            replay_ratio=0.25, target_update_period=250, v_min=-100.0, v_max=100.0, num_atoms=51,
-            beta_steps=1_250_000, encoder="minatar_cnn", head_hidden=(), steps=5_000_000,
-        )
-    return values

@@ -1,7 +1,7 @@
 """PPO (Schulman et al. 2017, "Proximal Policy Optimization Algorithms") on the synchronous schedule.
 
 A2C's actor, actor-critic network, encoders and GAE; PPO's own parts are the clipped losses
-(``losses``), the epochs × minibatches learner with annealing (``learner``) and its presets (``config``).
+(``losses``), the epochs × minibatches learner with annealing (``learner``) and its hyperparameters (``config``).
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ import gymnasium as gym
 
 from agentlab.algorithms import Algorithm
 from agentlab.ppo.actor import make_actor
-from agentlab.ppo.config import PPOConfig, preset
+from agentlab.ppo.config import PPOConfig
 from agentlab.ppo.learner import PPOLearner
 
 
@@ -19,6 +19,6 @@ def make_learner(config: PPOConfig, obs_space: gym.Space, action_space: gym.Spac
     return PPOLearner(config, obs_space, action_space, seed, device)
 
 
-PPO = Algorithm("ppo", PPOConfig, make_actor, make_learner, "sync", preset)
+PPO = Algorithm("ppo", PPOConfig, make_actor, make_learner, "sync")
 
 __all__ = ["PPO", "PPOConfig", "PPOLearner"]

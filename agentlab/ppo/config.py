@@ -1,4 +1,4 @@
-"""PPO hyperparameters and per-environment presets.
+"""PPO hyperparameters (the tuned settings per env are rows of ``agentlab.presets``).
 
 Defaults are Stable-Baselines3's PPO (Adam ε 1e-5, lr 3e-4, clip 0.2, 10 epochs, minibatches of 64,
 γ 0.99, λ 0.95, value coefficient 0.5, gradient norm 0.5, orthogonal init), which follow the
@@ -9,7 +9,6 @@ Policy Optimization" (ICLR blog track).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 from agentlab.config import MemorySettings, invalid, names_in, setting
 
@@ -69,33 +68,3 @@ class PPOConfig(MemorySettings):
         if self.anneal_steps == 0:
             return 1.0
         return max(0.0, 1.0 - env_steps / self.anneal_steps)
-
-
-def preset(env_id: str) -> dict[str, Any]:
-    """Run and algorithm keys for ``env_id``; the user's config and ``--set`` override them."""
-    if "CartPole" in env_id:  # CartPole-v1 and its variants (agentlab/MaskedCartPole-v1)
-        # rl-baselines3-zoo, hyperparams/ppo.yml, CartPole-v1: 8 envs × 32 steps, batch 256, 20 epochs,
-        # γ 0.98, λ 0.8, no entropy bonus, lr lin_1e-3 and clip lin_0.2 over 1e5 steps, SB3's MlpPolicy.
-        return {"workers": 2, "envs_per_worker": 4, "fragment_length": 32, "minibatch_size": 256, "epochs": 20,
-                "gamma": 0.98, "gae_lambda": 0.8, "entropy_coef": 0.0, "learning_rate": 1e-3, "clip_range": 0.2,
-                "anneal_steps": 100_000, "anneal_clip": True, "steps": 100_000}
-    if env_id.startswith("MinAtar/"):
-        # Pgx's MinAtar PPO example (Koyamada et al. 2023, after PureJaxRL; examples/minatar-ppo/train.py):
-        # 128-step rollouts, 3 epochs, γ 0.99, λ 0.95, clip 0.2 for the ratio and the value, entropy 0.01,
-        # c1 0.5 on a halved squared error (0.25 on ours), Adam 3e-4 constant, gradient norm 0.5. They run
-        # 4,096 envs with minibatches of 4,096; here 16 envs (2 workers × 8) give 2,048-step rollouts in 8
-        # minibatches of 256. The network is the MinAtar paper's (conv 16 3×3 → 128, Young & Tian 2019)
-        # shared by both heads; 5M steps is that paper's budget.
-        return {"workers": 2, "envs_per_worker": 8, "fragment_length": 128, "minibatch_size": 256, "epochs": 3,
-                "gamma": 0.99, "gae_lambda": 0.95, "clip_range": 0.2, "value_clip": 0.2, "entropy_coef": 0.01,
-                "value_coef": 0.25, "learning_rate": 3e-4, "encoder": "minatar_cnn", "shared_encoder": True,
-                "steps": 5_000_000}
-    if env_id.startswith("ALE/"):
-        # Schulman et al. 2017, Table 5 (Atari): 8 actors × 128 steps, 3 epochs of minibatches 32 × 8 = 256,
-        # Adam lr 2.5e-4·α and clip 0.1·α with α annealed 1 → 0, γ 0.99, λ 0.95, c1 1.0, c2 0.01; 10M steps
-        # (40M frames). Nature CNN shared by policy and value; gradient norm 0.5 as in the Baselines code.
-        return {"workers": 2, "envs_per_worker": 4, "fragment_length": 128, "minibatch_size": 256, "epochs": 3,
-                "gamma": 0.99, "gae_lambda": 0.95, "learning_rate": 2.5e-4, "clip_range": 0.1,
-                "anneal_steps": 10_000_000, "anneal_clip": True, "value_coef": 1.0, "entropy_coef": 0.01,
-                "encoder": "nature_cnn", "shared_encoder": True, "steps": 10_000_000}
-    return {}

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from functools import partial
-from typing import Any
 
 import gymnasium as gym
 
@@ -32,16 +31,8 @@ def make_learner(rule: str, config: TabularConfig, obs_space: gym.Space, action_
     return TabularLearner(rule, config, int(obs_space.n), int(action_space.n), seed)
 
 
-def preset(env_id: str) -> dict[str, Any]:
-    """Online updates (one step per fragment); Sutton & Barto's Example 6.6 settings on the cliff."""
-    values: dict[str, Any] = {"fragment_length": 1, "workers": 1}
-    if "CliffWalking" in env_id:
-        values.update(alpha=0.5, gamma=1.0, epsilon=0.1, epsilon_decay=1.0, steps=20_000)
-    return values
-
-
 def _algorithm(rule: str) -> Algorithm:
-    return Algorithm(rule, TabularConfig, make_actor, partial(make_learner, rule), "async", preset)
+    return Algorithm(rule, TabularConfig, make_actor, partial(make_learner, rule), "async")
 
 
 Q_LEARNING = _algorithm("q_learning")
