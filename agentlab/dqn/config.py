@@ -28,10 +28,10 @@ class DQNConfig(MemorySettings):
     """Save the replay's contents in checkpoints (``auto``: when the buffer takes at most a quarter of the RAM)."""
     learning_starts: int = setting(1_000, ge=0)
     """Env steps collected before the first learner step."""
-    replay_ratio: float = setting(0.25, gt=0)
-    """Learner steps per env step after ``learning_starts`` (0.25: one update every 4 steps)."""
-    target_update_period: int = setting(500, ge=1)
-    """Learner steps between target-network updates."""
+    replay_ratio: float = setting(1.0, gt=0)
+    """Learner steps per env step after ``learning_starts`` (1: one update per step, 0.25: one every 4 steps)."""
+    target_update_period: int = setting(250, ge=1)
+    """Learner steps between target-network updates (with ``replay_ratio`` 1, every 250 env steps)."""
     tau: float = setting(1.0, gt=0, le=1)
     """Polyak weight of each target update: θ' ← τθ + (1 − τ)θ' (1.0: hard copy)."""
     epsilon_start: float = setting(1.0, ge=0, le=1)
