@@ -276,7 +276,9 @@ def test_memory_learns_masked_cartpole_where_the_feed_forward_agent_cannot(tmp_p
     """A2C with an LSTM balances CartPole from positions alone; the same A2C without memory stays near 44."""
     common = {"algo": "a2c", "env": "agentlab/MaskedCartPole-v1", "backend": "local", "seed": 4, "eval_every": 10_000,
               "eval_episodes": 20, "solve_return": 450}
-    with_memory = train({**common, "memory": "lstm", "steps": 150_000, "run_dir": str(tmp_path / "m")}, progress=False)
+    # Within the issue's 300k budget: seed 4 solved at 80k on one 2-core box and at 190k on another (same code,
+    # same torch; the CPUs' float results differ and the runs diverge), so a tighter budget tests the machine.
+    with_memory = train({**common, "memory": "lstm", "steps": 300_000, "run_dir": str(tmp_path / "m")}, progress=False)
     assert with_memory.solved_at is not None and with_memory.eval["mean_return"] >= 400
     without = train({**common, "steps": 50_000, "run_dir": str(tmp_path / "f")}, progress=False)
     assert without.solved_at is None and without.eval["mean_return"] < 150
