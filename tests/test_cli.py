@@ -125,7 +125,7 @@ def test_list_keys_shows_algorithm_keys(capsys):
 
 
 def test_default_demo_is_rainbow_on_cartpole_with_ray_workers() -> None:
-    from agentlab.dqn.config import RAINBOW_FLAGS
+    from agentlab.presets import RAINBOW_FLAGS
     from agentlab.train import resolve
 
     run_cfg, algo_cfg, _ = resolve(dict(run.DEMO))

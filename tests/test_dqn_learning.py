@@ -10,8 +10,9 @@ import pytest
 import torch
 
 from agentlab.core import Fragment
-from agentlab.dqn.config import RAINBOW_FLAGS, DQNConfig
+from agentlab.dqn.config import DQNConfig
 from agentlab.dqn.learner import DQNLearner
+from agentlab.presets import RAINBOW_FLAGS
 
 OBS = np.eye(2, dtype=np.float32)  # s0, s1 one-hot
 GAMMA = 0.9

@@ -11,10 +11,11 @@ import torch
 from torch.nn import functional as F
 
 from agentlab.dqn.actor import DQNActor, apex_floor
-from agentlab.dqn.config import RAINBOW_FLAGS, DQNConfig
+from agentlab.dqn.config import DQNConfig
 from agentlab.dqn.losses import c51_loss, categorical_projection, td_loss
 from agentlab.dqn.networks import NoisyLinear, QNetwork, build_q_network, dueling_combine, update_target
 from agentlab.encoders import make_encoder
+from agentlab.presets import RAINBOW_FLAGS
 
 SUPPORT = torch.tensor([0.0, 1.0, 2.0, 3.0], dtype=torch.float64)  # v_min 0, v_max 3, Δz = 1
 P_NEXT = torch.tensor([0.1, 0.2, 0.3, 0.4], dtype=torch.float64)

@@ -1,7 +1,7 @@
 """Hyperparameters of ``--algo dqn`` and ``--algo rainbow`` (their tuned settings are rows of ``agentlab.presets``).
 
 Defaults are DQN (Mnih et al. 2015) with every Rainbow component off; Rainbow (Hessel et al. 2018) is
-the same config with the flags on (``RAINBOW_FLAGS``), not a subclass.
+the same config with the flags on (``agentlab.presets.RAINBOW_FLAGS``), not a subclass.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from agentlab.config import MemorySettings, invalid, names_in, setting
-from agentlab.presets import RAINBOW_FLAGS  # noqa: F401  (kept importable from here; the table owns it)
 
 
 @dataclass
