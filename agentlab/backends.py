@@ -23,8 +23,8 @@ from agentlab.worker import Worker
 
 
 class LocalBackend:
-    def __init__(self, worker_kwargs: list[dict[str, Any]]):
-        self.workers = [Worker(**kw) for kw in worker_kwargs]
+    def __init__(self, worker_kwargs: list[dict[str, Any]], worker_cls: type = Worker):
+        self.workers = [worker_cls(**kw) for kw in worker_kwargs]
         self.queue: deque[int] = deque()
         self.restarts = 0  # in-process workers are never replaced; the driver logs the same column for both
 
@@ -98,7 +98,7 @@ class RayBackend:
     """
 
     def __init__(self, worker_kwargs: list[dict[str, Any]], address: str = "", dashboard: bool = False,
-                 worker_timeout_s: float = 300.0, max_worker_restarts: int = 100):
+                 worker_timeout_s: float = 300.0, max_worker_restarts: int = 100, worker_cls: type = Worker):
         import ray
         from ray import exceptions
 
@@ -107,7 +107,7 @@ class RayBackend:
         self.faults = (exceptions.RayActorError, exceptions.ObjectLostError)
         self.started = init_ray(address, dashboard, num_cpus=max(os.cpu_count() or 1, len(worker_kwargs)))
         # SPREAD: workers over all nodes, and a replacement on any node that is left (no node affinity).
-        self.remote_worker = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(Worker)
+        self.remote_worker = ray.remote(num_cpus=1, max_restarts=0, scheduling_strategy="SPREAD")(worker_cls)
         self.worker_kwargs = worker_kwargs
         self.timeout_s, self.max_restarts = worker_timeout_s, max_worker_restarts
         self.restarts = 0

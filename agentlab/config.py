@@ -364,6 +364,10 @@ class RunConfig:
     """Replace dead or hung Ray workers at most this many times in a run; one more stops the run."""
     run_dir: str = ""
     """Run folder (default: runs/<time>_<algo>_<env>_s<seed>)."""
+    policies: str = setting("self_play", choices=("self_play", "shared", "independent"))
+    """Multi-agent envs: one policy in every seat (self_play), one fed the agent's id (shared), or one per agent."""
+    self_play_pool: int = setting(0, ge=0)
+    """self_play: past snapshots kept as opponents; a game seats one half the time (0: always the latest policy)."""
 
     def validate(self) -> None:
         if self.solve_return is not None and self.eval_every == 0:

@@ -108,12 +108,20 @@ class Fragment(NamedTuple):
                         version=min(f.version for f in fragments), worker=fragments[0].worker)
 
 
+def concat_payloads(payloads: list[Any]) -> Any:
+    """One synchronous round's payloads as one: fragments joined along the env axis (per policy when keyed)."""
+    if isinstance(payloads[0], dict):
+        return {policy: Fragment.concat([p[policy] for p in payloads]) for policy in payloads[0]}
+    return Fragment.concat(payloads)
+
+
 class Episode(NamedTuple):
-    """A finished training episode, as ``episodes.csv`` records it."""
+    """A finished training episode, as ``episodes.csv`` records it (one per agent in a multi-agent game)."""
 
     worker: int
     ret: float
     length: int
+    agent: str = ""
 
 
 @dataclass

@@ -25,6 +25,7 @@ from torch.nn import functional as F
 
 from agentlab.config import ConfigError, check_choice
 from agentlab.runs import load_failure
+from envs.masks import num_masked
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -136,6 +137,7 @@ class ObsAdapter(nn.Module):
         self.image = is_image(space)
         self.hwc = self.image and _is_hwc(space.shape)
         self.unsqueeze = self.image and len(space.shape) == 2
+        self.mask_size = num_masked(space)  # a legal-action mask at the end of the observation: not an input
         self.frozen = False
 
     def freeze(self) -> None:
@@ -154,7 +156,7 @@ class ObsAdapter(nn.Module):
         if self.num_states:
             return F.one_hot(obs.long().view(-1) - self.first_state, self.num_states).float()  # [B] → [B, n]
         if not self.image:
-            return obs.float().flatten(1)  # [B, ...] → [B, D]
+            return obs[:, :obs.shape[1] - self.mask_size].float().flatten(1)  # [B, ...] → [B, D] (without a mask)
         x = obs.float() / 255.0
         if self.unsqueeze:
             x = x.unsqueeze(1)  # [B, H, W] → [B, 1, H, W]
@@ -166,10 +168,22 @@ class ObsAdapter(nn.Module):
         return self.body(self.prepare(obs))  # [B, features_dim]
 
 
+def mask_illegal(scores: torch.Tensor, obs: torch.Tensor, mask_size: int, fill: float = -1e9) -> torch.Tensor:
+    """``scores [..., A]`` with ``fill`` at the actions the mask at the end of ``obs [..., D]`` forbids
+    (``envs.masks``); unchanged without a mask, and where no action is legal (a final observation)."""
+    if not mask_size:
+        return scores
+    legal = obs[..., obs.shape[-1] - mask_size:] > 0.5
+    legal = legal | ~legal.any(-1, keepdim=True)
+    return scores.masked_fill(~legal, fill)
+
+
 def prepared_shape(space: gym.Space) -> tuple[int, ...]:
     """The shape one observation has after ``ObsAdapter.prepare`` (CHW for images)."""
     if isinstance(space, gym.spaces.Discrete):
         return (int(space.n),)
+    if num_masked(space):
+        return (space.features,)
     shape = tuple(space.shape)
     if is_image(space):
         if len(shape) == 2:

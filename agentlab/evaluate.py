@@ -21,22 +21,35 @@ import envs
 from agentlab import algorithms, runs
 from agentlab.algorithms import Algorithm
 from agentlab.config import CliParser, ConfigError, count, output_file
+from envs.masks import flatten_masked, num_masked
+from envs.multiagent import is_multiagent
 
 
 class Policy:
-    """A greedy policy, one observation at a time: ``act(observation)`` gives the action.
+    """A greedy policy, one observation at a time: ``act(observation, action_mask=None)`` gives the action.
 
-    A policy with memory keeps its state between calls; ``reset()`` starts a new episode."""
+    ``observation`` is what the env returns (a ``{"observation", "action_mask"}`` dict included); ``action_mask``
+    (1 legal) overrides the observation's own. A policy with memory keeps its state between calls; ``reset()``
+    starts a new episode."""
 
-    def __init__(self, actor: Any) -> None:
-        self.actor = actor
+    def __init__(self, actor: Any, obs_space: Any = None, encode: Any = None) -> None:
+        self.actor, self.obs_space = actor, obs_space
+        self.encode = encode or (lambda observation: observation)
         self.reset()
 
     def reset(self) -> None:
         self.state, self.start = self.actor.initial_state(1), True
 
-    def act(self, observation: Any) -> Any:
-        actions, self.state, _ = self.actor.act(np.asarray(observation)[None], self.state, np.array([self.start]),
+    def act(self, observation: Any, action_mask: Any = None) -> Any:
+        if action_mask is not None:
+            if not num_masked(self.obs_space):
+                raise ValueError("this policy's env has no legal-action mask; call act(observation) alone")
+            inner = observation["observation"] if isinstance(observation, dict) else observation
+            observation = {"observation": inner, "action_mask": action_mask}
+        obs = self.encode(observation)
+        if isinstance(obs, dict):
+            obs = flatten_masked(obs)
+        actions, self.state, _ = self.actor.act(np.asarray(obs)[None], self.state, np.array([self.start]),
                                                 explore=False)
         self.start = False
         return actions[0]
@@ -84,29 +97,40 @@ CHECKPOINTS = ("auto", "best", "latest")
 def load_run(run_dir: str | Path, checkpoint: str = "auto") -> tuple[dict[str, Any], Algorithm, Any, Any]:
     """The saved config, algorithm, algorithm config and a learner restored from ``checkpoint`` (``CHECKPOINTS``)."""
     cfg = runs.read_config(run_dir)
-    algo_name, env_id = cfg["run"]["algo"], cfg["run"]["env"]
+    algo_name = cfg["run"]["algo"]
     if algo_name not in algorithms.REGISTRY:
         raise ConfigError(f"run '{run_dir}' uses unknown algo '{algo_name}'; is this agentlab version too old?")
     algorithm = algorithms.get(algo_name)
-    from agentlab.train import make_env_checked, resolve  # train imports this module
+    from agentlab.train import build_learner, resolve  # train imports this module
 
-    _, algo_cfg, _ = resolve({}, cfg)  # the saved config typed and validated, as a resume reads it
+    run_cfg, algo_cfg, _ = resolve({}, cfg)  # the saved config typed and validated, as a resume reads it
     state = runs.load_policy_checkpoint(run_dir, checkpoint)[1]["learner"]  # on the CPU, wherever it was trained
-    probe = make_env_checked(env_id)
-    learner = algorithm.make_learner(algo_cfg, probe.observation_space, probe.action_space, 0, "cpu")
-    probe.close()
+    learner = build_learner(algorithm, algo_cfg, run_cfg, "cpu")
     learner.load_state_dict(state)
     return cfg, algorithm, algo_cfg, learner
 
 
-def load_policy(run_dir: str | Path, checkpoint: str = "auto") -> Policy:
-    """A run's greedy ``Policy`` with the weights of ``checkpoint`` (best if the run has one)."""
+def load_policy(run_dir: str | Path, checkpoint: str = "auto", agent: str = "") -> Policy:
+    """A run's greedy ``Policy`` with the weights of ``checkpoint`` (best if the run has one).
+
+    For a multi-agent run, the policy of ``agent`` (default: the first agent), which sees observations as that
+    agent does (its id included, for a ``shared`` policy)."""
     cfg, algorithm, algo_cfg, learner = load_run(run_dir, checkpoint)
-    env = envs.make_eval(cfg["run"]["env"])
+    env_id = cfg["run"]["env"]
+    if is_multiagent(env_id):
+        from agentlab.arena import policy_players
+
+        players, spaces = policy_players(algorithm, algo_cfg, env_id, learner.get_weights(),
+                                         cfg["run"].get("policies", "self_play"))
+        agent = agent or spaces.agents[0]
+        if agent not in players:
+            raise ConfigError(f"agent '{agent}' is not in {env_id}; choose one of: {', '.join(spaces.agents)}")
+        return Policy(players[agent].actor, spaces.observation_space, lambda obs: spaces.encode(obs, agent))
+    env = envs.make_eval(env_id)
     actor = algorithm.make_actor(algo_cfg, env.observation_space, env.action_space, 0, 1, 0)
     env.close()
     actor.set_weights(learner.get_weights(), 0)
-    return Policy(actor)
+    return Policy(actor, env.observation_space)
 
 
 def write_gif(frames: list[np.ndarray], path: Path, fps: int = 8) -> None:
@@ -139,6 +163,23 @@ def gif_env(env_id: str) -> Any:
     return env
 
 
+OPPONENT_NAMES = ("random", "heuristic", "minimax")
+
+
+def evaluate_game_run(cfg: dict[str, Any], algorithm: Algorithm, algo_cfg: Any, learner: Any, args: Any
+                      ) -> dict[str, Any]:
+    """A multi-agent run evaluated: against ``--opponent`` in every seat, or (without) in self-play."""
+    from agentlab.arena import evaluate_game, versus
+
+    if args.gif:
+        raise ConfigError("--gif draws single-agent envs; evaluate a multi-agent run without it")
+    env_id, policies = cfg["run"]["env"], cfg["run"].get("policies", "self_play")
+    if args.opponent:
+        return versus(algorithm, algo_cfg, env_id, learner.get_weights(), policies, args.opponent, args.episodes,
+                      args.seed)
+    return evaluate_game(algorithm, algo_cfg, env_id, learner.get_weights(), policies, args.episodes, args.seed)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = CliParser(prog="python -m agentlab.evaluate", description=__doc__)
     parser.add_argument("run_dir")
@@ -147,11 +188,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gif", type=output_file(".gif"), help="write the first episode as an animated GIF")
     parser.add_argument("--checkpoint", choices=CHECKPOINTS, default="auto",
                         help="act from the best evaluated checkpoint or the latest (auto: best if the run has one)")
+    parser.add_argument("--opponent", choices=OPPONENT_NAMES,
+                        help="multi-agent games: play every seat against this opponent; wins, draws, losses per seat")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # acting is one observation at a time: extra threads only add contention
     try:
         cfg, algorithm, algo_cfg, learner = load_run(args.run_dir, args.checkpoint)
         env_id = cfg["run"]["env"]
+        if is_multiagent(env_id):
+            result = evaluate_game_run(cfg, algorithm, algo_cfg, learner, args)
+            runs.atomic_write(Path(args.run_dir) / "eval.json", (json.dumps(result) + "\n").encode())
+            print(json.dumps(result))
+            return 0
+        if args.opponent:
+            raise ConfigError(f"--opponent needs a multi-agent run; {args.run_dir} trained on {env_id}")
         env = gif_env(env_id) if args.gif else envs.make_eval(env_id)
         frames: list | None = [] if args.gif else None
         states: list = []

@@ -54,7 +54,7 @@ class Recorder:
         for ep in sample.episodes:
             self.recent.append(ep.ret)
             self.episodes_log.write({"env_steps": env_steps, "wall_time": self.wall, "worker": ep.worker,
-                                     "return": ep.ret, "length": ep.length})
+                                     "return": ep.ret, "length": ep.length, "agent": ep.agent})
             self.tb.add_scalar("episodes/return", ep.ret, env_steps)
             self.tb.add_scalar("episodes/length", ep.length, env_steps)
 

@@ -22,7 +22,8 @@ import yaml
 from agentlab.config import ConfigError
 from agentlab.saveable import from_saveable, to_saveable
 
-EPISODE_COLUMNS = ["env_steps", "wall_time", "worker", "return", "length"]
+EPISODE_COLUMNS = ["env_steps", "wall_time", "worker", "return", "length", "agent"]
+"""``agent`` names the agent of a multi-agent game's episode (empty for a single-agent env)."""
 KEEP_CHECKPOINTS = 3
 
 
@@ -146,12 +147,20 @@ def _fmt(value: Any) -> Any:
 
 
 def read_csv(path: Path) -> dict[str, list[float]]:
-    """Columns of a numeric CSV (empty cells become NaN)."""
+    """Columns of a CSV: numbers as floats (empty cells become NaN); a column holding text (``agent``) as strings."""
     with open(path) as f:
         rows = list(csv.DictReader(f))
     if not rows:
         return {}
-    return {k: [float(r[k]) if r[k] not in ("", None) else math.nan for r in rows] for k in rows[0]}
+
+    def column(key: str) -> list:
+        cells = [r[key] for r in rows]
+        try:
+            return [float(c) if c not in ("", None) else math.nan for c in cells]
+        except ValueError:
+            return cells
+
+    return {k: column(k) for k in rows[0]}
 
 
 CHECKPOINT_FORMAT = 1

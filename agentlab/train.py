@@ -29,9 +29,13 @@ from agentlab import algorithms, presets, runs
 from agentlab.algorithms import Algorithm
 from agentlab.backends import LocalBackend, RayBackend, WorkerFailure
 from agentlab.config import ConfigError, RunConfig, check_resume, split_overrides, to_dict, validate
-from agentlab.core import Fragment, Sample
+from agentlab.core import Sample, concat_payloads
 from agentlab.evaluate import evaluate_weights
+from agentlab.game_worker import GameWorker
+from agentlab.policies import PolicySet, policy_ids, policy_map
 from agentlab.recorder import Recorder
+from agentlab.worker import Worker
+from envs.multiagent import GameSpaces, is_multiagent, make_aec
 
 
 @dataclass
@@ -81,6 +85,33 @@ def make_env_checked(env_id: str, seed: int | None = None, evaluation: bool = Fa
         raise ConfigError(str(e).splitlines()[0]) from None
 
 
+def env_spaces(run_cfg: RunConfig) -> tuple[Any, Any, list[str] | None]:
+    """The observation and action space a policy sees, and the policy ids of a multi-agent env (else None)."""
+    if is_multiagent(run_cfg.env):
+        try:
+            probe = make_aec(run_cfg.env)
+            spaces = GameSpaces(probe, agent_id=run_cfg.policies == "shared")
+        except ValueError as e:
+            raise ConfigError(f"env {run_cfg.env}: {str(e).splitlines()[0]}") from None
+        probe.close()
+        return spaces.observation_space, spaces.action_space, policy_ids(policy_map(spaces.agents, run_cfg.policies))
+    probe = make_env_checked(run_cfg.env)
+    obs_space, action_space = probe.observation_space, probe.action_space
+    probe.close()
+    return obs_space, action_space, None
+
+
+def build_learner(algorithm: Algorithm, algo_cfg: Any, run_cfg: RunConfig, device: str) -> Any:
+    """The run's learner: the algorithm's own, or for a multi-agent env a ``PolicySet`` of one per policy."""
+    obs_space, action_space, policies = env_spaces(run_cfg)
+    if policies is None:
+        return algorithm.make_learner(algo_cfg, obs_space, action_space, run_cfg.seed, device)
+    if getattr(algo_cfg, "memory", ""):
+        raise ConfigError(f"memory={algo_cfg.memory} is not available in multi-agent envs yet; leave memory unset")
+    return PolicySet({policy: algorithm.make_learner(algo_cfg, obs_space, action_space, run_cfg.seed + 101 * i, device)
+                      for i, policy in enumerate(policies)})
+
+
 def pick_device(name: str) -> str:
     if name == "auto":
         return "cuda" if torch.cuda.is_available() else "cpu"
@@ -103,13 +134,16 @@ class Driver:
         self.cached: tuple[int, Any] = (-1, None)
         # A resume whose workers' state is not restored (Ray) gets fresh environment seeds, so it does not replay
         # the episodes it already saw; a restored local backend continues its own envs and RNGs exactly.
+        self.multiagent = is_multiagent(run_cfg.env)
+        games = {"policies": run_cfg.policies, "self_play_pool": run_cfg.self_play_pool} if self.multiagent else {}
         worker_kwargs = [dict(algo=run_cfg.algo, algo_config=dataclasses.asdict(algo_cfg), env_id=run_cfg.env,
                               num_envs=run_cfg.envs_per_worker, fragment_length=run_cfg.fragment_length,
-                              worker_index=i, num_workers=run_cfg.workers, seed=run_cfg.seed + self.env_steps)
+                              worker_index=i, num_workers=run_cfg.workers, seed=run_cfg.seed + self.env_steps, **games)
                          for i in range(run_cfg.workers)]
-        self.backend = (LocalBackend(worker_kwargs) if run_cfg.backend == "local"
+        worker_cls = GameWorker if self.multiagent else Worker
+        self.backend = (LocalBackend(worker_kwargs, worker_cls) if run_cfg.backend == "local"
                         else RayBackend(worker_kwargs, run_cfg.address, run_cfg.dashboard, run_cfg.worker_timeout_s,
-                                        run_cfg.max_worker_restarts))
+                                        run_cfg.max_worker_restarts, worker_cls))
         if "learner" in start:  # a resume: the workers (and Ray) are up, so the run goes on from the checkpoint
             runs.drop_rows_after(run_dir, start)
         self.rec = Recorder(run_dir, run_cfg.steps, self.env_steps, progress, float(start["wall_time"]))
@@ -174,7 +208,7 @@ class Driver:
             while not self.done() and self.stop_signal is None:
                 if sync:  # A2C: one fragment from every worker, one update, everyone gets the new weights
                     samples = backend.sample_all()
-                    self.metrics = self.learner.update(Fragment.concat([s.payload for s in samples]))
+                    self.metrics = self.learner.update(concat_payloads([s.payload for s in samples]))
                 else:  # each sample as it arrives; its worker gets weights every sync_every samples
                     samples = [backend.next()]
                     self.metrics = self.learner.update(samples[0].payload)
@@ -229,6 +263,11 @@ class Driver:
                                           "eval": result, "algo": self.run_cfg.algo, "env": self.run_cfg.env})
 
     def evaluate(self, episodes: int, seed: int) -> dict[str, Any]:
+        if self.multiagent:
+            from agentlab.arena import evaluate_game
+
+            return evaluate_game(self.algorithm, self.algo_cfg, self.run_cfg.env, self.weights(), self.run_cfg.policies,
+                                 episodes, seed)
         return evaluate_weights(self.algorithm, self.algo_cfg, self.run_cfg.env, self.weights(), episodes, seed)
 
     def checkpoint(self) -> None:
@@ -269,11 +308,8 @@ def train(values: dict[str, Any], progress: bool = True, resume: str | Path | No
               file=sys.stderr)
         run_cfg = dataclasses.replace(run_cfg, device="cpu")
     device = pick_device(run_cfg.device)
-    probe = make_env_checked(run_cfg.env)
-    obs_space, action_space = probe.observation_space, probe.action_space
-    probe.close()
     torch.manual_seed(run_cfg.seed)
-    learner = algorithm.make_learner(algo_cfg, obs_space, action_space, run_cfg.seed, device)
+    learner = build_learner(algorithm, algo_cfg, run_cfg, device)
 
     start: dict[str, Any] = {"env_steps": 0, "episodes": 0, "wall_time": 0.0}
     if resume:

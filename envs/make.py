@@ -20,6 +20,7 @@ import gymnasium
 import numpy as np
 from gymnasium.envs.registration import EnvSpec
 
+from envs.masks import FlattenMask, is_masked
 from envs.minatar import register_minatar
 
 ALE_ENTRY_POINT = "ale_py.env:AtariEnv"
@@ -54,6 +55,10 @@ def make_eval(env_id: str, seed: int | None = None, **kwargs: Any) -> gymnasium.
 
 
 def _make(env_id: str, seed: int | None, train: bool, kwargs: dict[str, Any]) -> gymnasium.Env:
+    from envs.multiagent import MULTIAGENT_ENVS, make_pettingzoo
+
+    if env_id in MULTIAGENT_ENVS:  # ours: the PettingZoo env itself (the driver steps any multi-agent id as AEC)
+        return make_pettingzoo(env_id, **kwargs)
     spec = resolve(env_id)
     if spec.entry_point == ALE_ENTRY_POINT:
         from envs.atari import CONFIG_KEYS, EVAL, TRAIN, make_atari  # cv2 and the emulator: Atari ids only
@@ -63,6 +68,8 @@ def _make(env_id: str, seed: int | None, train: bool, kwargs: dict[str, Any]) ->
         env = make_atari(spec.id, replace(TRAIN if train else EVAL, **overrides), **ale_kwargs)
     else:
         env = gymnasium.make(spec.id, **kwargs)
+    if is_masked(env.observation_space):  # {"observation", "action_mask"}: one vector, the mask at its end
+        env = FlattenMask(env)
     if seed is not None:
         env = SeedFirstReset(env, seed)
         env.action_space.seed(seed)

@@ -74,7 +74,10 @@ class A2CActor:
             # Inverse-CDF sampling: one uniform per env; several times cheaper than torch.multinomial here.
             cdf = torch.softmax(logits, dim=-1).cumsum(dim=-1)  # [E, A]
             u = torch.rand(len(cdf), 1, generator=self.generator)  # [E, 1]
-            return (cdf < u).sum(dim=-1).clamp_(max=cdf.shape[-1] - 1).numpy(), state, {}  # [E]
+            actions = (cdf < u).sum(dim=-1).clamp_(max=cdf.shape[-1] - 1)  # [E]
+            # u beyond a rounded cdf's end lands on the last action: with a mask it may be illegal, so take the mode
+            off = logits.gather(1, actions[:, None]).squeeze(1) <= -1e9
+            return torch.where(off, logits.argmax(dim=-1), actions).numpy(), state, {}  # [E]
 
     def set_weights(self, weights: dict[str, np.ndarray], version: int) -> None:
         load_arrays(self.network, weights)

@@ -16,7 +16,7 @@ from torch import nn
 
 from agentlab.a2c.config import A2CConfig
 from agentlab.config import ConfigError
-from agentlab.encoders import build_encoder
+from agentlab.encoders import build_encoder, mask_illegal
 from agentlab.memory import Memory, TensorState, build_memory, encode
 
 
@@ -43,11 +43,15 @@ class ActorCritic(nn.Module):
     def forward(self, obs: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         features = self.encoder(obs)  # [N, features_dim]
         value_features = features if self.value_encoder is None else self.value_encoder(obs)  # [N, F_v]
-        return self.policy_head(features), self.value_head(value_features).squeeze(-1)  # [N, A], [N]
+        return self.logits(features, obs), self.value_head(value_features).squeeze(-1)  # [N, A], [N]
+
+    def logits(self, features: torch.Tensor, obs: torch.Tensor) -> torch.Tensor:
+        """The policy head, with the actions an observation's legal-action mask forbids at −1e9 (π = 0)."""
+        return mask_illegal(self.policy_head(features), obs, self.encoder.mask_size)
 
     def policy(self, obs: torch.Tensor) -> torch.Tensor:
         """The logits alone ``[N, A]``: acting skips the value head (and its encoder, when separate)."""
-        return self.policy_head(self.encoder(obs))
+        return self.logits(self.encoder(obs), obs)
 
     def value(self, obs: torch.Tensor) -> torch.Tensor:
         """The value alone ``[N]``, for bootstrapping: skips the policy head."""
@@ -71,7 +75,7 @@ class ActorCritic(nn.Module):
             value_features, value_final, value_kept = encode(self.value_encoder, self.value_memory, obs, value_state,
                                                              starts, keep)
             final, kept = {**final, **value_final}, {**kept, **value_kept}
-        return self.policy_head(features), self.value_head(value_features).squeeze(-1), final, kept
+        return self.logits(features, obs), self.value_head(value_features).squeeze(-1), final, kept
 
     def value_after(self, obs: torch.Tensor, state: TensorState) -> torch.Tensor:
         """``V`` ``[N]`` of observations ``[N, ...]`` reached from ``state`` (the carried state, no reset)."""

@@ -18,6 +18,7 @@ from agentlab.dqn.config import DQNConfig
 from agentlab.dqn.networks import build_q_network
 from agentlab.memory import as_arrays, as_tensors, reset_rows
 from agentlab.weights import load_arrays
+from envs.masks import split_mask
 
 
 def apex_floor(base: float, worker_index: int, num_workers: int) -> float:
@@ -34,6 +35,7 @@ class DQNActor:
                  num_workers: int, seed: int) -> None:
         self.cfg = cfg
         self.num_actions = int(action_space.n)
+        self.obs_space = obs_space
         self.net = build_q_network(cfg, obs_space, action_space).eval()
         self.rng = np.random.default_rng(seed)
         self.noise_generator = torch.Generator().manual_seed(seed)
@@ -74,10 +76,15 @@ class DQNActor:
             extras = {f"state.{name}": value for name, value in as_arrays(carried).items()}
             out, carried = self.net.unroll(torch.as_tensor(obs)[None], carried, torch.zeros(1, len(obs), dtype=bool))
             q, state = self.net.q_values(out[0]), as_arrays(carried)  # [E, A]
+        legal = split_mask(self.obs_space, obs)[1]  # [E, A] or None: an env without a legal-action mask
+        if legal is not None:
+            q = q.masked_fill(~torch.as_tensor(legal), -torch.inf)
         actions = q.argmax(dim=1).numpy()  # [E]
         if explore and not self.cfg.noisy:
             random = self.rng.random(len(actions)) < self.epsilon  # [E]
-            actions = np.where(random, self.rng.integers(self.num_actions, size=len(actions)), actions)
+            uniform = (self.rng.integers(self.num_actions, size=len(actions)) if legal is None
+                       else (self.rng.random(legal.shape) * legal).argmax(axis=1))  # [E] uniform over legal ones
+            actions = np.where(random, uniform, actions)
         return actions, state, extras
 
     def process(self, fragment: Fragment) -> Fragment:

@@ -29,6 +29,7 @@ from agentlab.replay import NStepAccumulator, ReplayBatch, ReplayBuffer, replay_
 from agentlab.replay.sequences import SequenceAccumulator, SequenceBuffer, Sequences
 from agentlab.saveable import from_saveable, to_saveable
 from agentlab.weights import to_arrays
+from envs.masks import split_mask
 
 
 def frame_stack_for(cfg: DQNConfig, obs_space: gym.Space) -> int:
@@ -49,6 +50,7 @@ class DQNLearner:
                  device: str = "cpu") -> None:
         validate(cfg)  # also when built in code, not by resolve(): one-line errors before anything is allocated
         self.cfg = cfg
+        self.obs_space = obs_space
         self.device = torch.device(device)
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
@@ -139,6 +141,9 @@ class DQNLearner:
         with torch.no_grad():
             next_target = self.target(next_obs)  # [B, A, N]
             q_next_select = self.online.q_values(next_select if cfg.double else next_target)  # [B, A]
+            legal = split_mask(self.obs_space, next_obs)[1]  # [B, A]: the max runs over legal actions of s'
+            if legal is not None:
+                q_next_select = q_next_select.masked_fill(~legal, -torch.inf)
         if cfg.distributional:
             loss, extras = c51_loss(out_t, action_t, reward_t, discount_t, next_target, q_next_select,
                                     self.online.support, weights_t)

@@ -11,12 +11,14 @@ from agentlab.algorithms import Algorithm
 from agentlab.dyna.actor import make_actor
 from agentlab.dyna.config import DynaConfig
 from agentlab.dyna.learner import DynaLearner
-from agentlab.tabular import _check_discrete
+from agentlab.config import ConfigError
 
 
 def make_learner(config: DynaConfig, obs_space: gym.Space, action_space: gym.Space, seed: int,
                  device: str = "cpu") -> DynaLearner:
-    _check_discrete(obs_space, action_space)
+    if not isinstance(obs_space, gym.spaces.Discrete) or not isinstance(action_space, gym.spaces.Discrete):
+        raise ConfigError(f"dyna_q needs Discrete observations and actions (its model is a table of them), got "
+                          f"{obs_space} and {action_space}; use a gridworld (agentlab/DynaMaze-v0)")
     return DynaLearner(config, int(obs_space.n), int(action_space.n), seed)
 
 

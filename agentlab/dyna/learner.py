@@ -15,6 +15,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from agentlab.dyna import losses
 from agentlab.dyna.config import DynaConfig
 from agentlab.dyna.networks import TabularModel
@@ -29,9 +31,10 @@ class DynaLearner(TabularLearner):
         self.model = TabularModel(num_states, num_actions, plan_untried=config.kappa > 0)
         self.time = 0  # real transitions learned from: the clock of τ
 
-    def _update_one(self, s: int, a: int, r: float, s_next: int, a_next: int, terminated: bool) -> float:
+    def _update_one(self, s: int, a: int, r: float, s_next: int, a_next: int, terminated: bool,
+                    legal_next: np.ndarray | slice = slice(None)) -> float:
         """One real transition: (d) direct RL, (e) model learning, (f) planning; the TD error of (d)."""
-        delta = super()._update_one(s, a, r, s_next, a_next, terminated)  # (d)
+        delta = super()._update_one(s, a, r, s_next, a_next, terminated, legal_next)  # (d)
         self.time += 1
         self.model.observe(s, a, r, s_next, terminated, self.time)  # (e)
         self.plan(self.config.planning_steps)  # (f)

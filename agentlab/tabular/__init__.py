@@ -8,27 +8,31 @@ import gymnasium as gym
 
 from agentlab.algorithms import Algorithm
 from agentlab.config import ConfigError
-from agentlab.tabular.actor import TabularActor
+from agentlab.tabular.actor import StateIndex, TabularActor
 from agentlab.tabular.config import TabularConfig
 from agentlab.tabular.learner import TabularLearner
 
 
-def _check_discrete(obs_space: gym.Space, action_space: gym.Space) -> None:
-    if not isinstance(obs_space, gym.spaces.Discrete) or not isinstance(action_space, gym.spaces.Discrete):
-        raise ConfigError(f"tabular algorithms need Discrete observations and actions, got {obs_space} and "
-                          f"{action_space}; use a gridworld (agentlab/CliffWalking-v0) or --algo dqn")
+def _states(obs_space: gym.Space, action_space: gym.Space) -> StateIndex:
+    """The Q-table's rows for ``obs_space``, or a ConfigError when a table cannot hold it."""
+    try:
+        if not isinstance(action_space, gym.spaces.Discrete):
+            raise ValueError(f"Discrete actions, got {action_space}")
+        return StateIndex(obs_space)
+    except ValueError as e:
+        raise ConfigError(f"tabular algorithms need Discrete observations (or a small board) and actions, got "
+                          f"{obs_space} and {action_space} ({e}); use a gridworld (agentlab/CliffWalking-v0) or "
+                          "--algo dqn") from None
 
 
 def make_actor(config: TabularConfig, obs_space: gym.Space, action_space: gym.Space, worker_index: int,
                num_workers: int, seed: int) -> TabularActor:
-    _check_discrete(obs_space, action_space)
-    return TabularActor(int(action_space.n), seed=seed * 7919 + worker_index)
+    return TabularActor(_states(obs_space, action_space), int(action_space.n), seed=seed * 7919 + worker_index)
 
 
 def make_learner(rule: str, config: TabularConfig, obs_space: gym.Space, action_space: gym.Space, seed: int,
                  device: str = "cpu") -> TabularLearner:
-    _check_discrete(obs_space, action_space)
-    return TabularLearner(rule, config, int(obs_space.n), int(action_space.n), seed)
+    return TabularLearner(rule, config, _states(obs_space, action_space), int(action_space.n), seed)
 
 
 def _algorithm(rule: str) -> Algorithm:

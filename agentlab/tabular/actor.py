@@ -4,9 +4,42 @@ from __future__ import annotations
 
 from typing import Any
 
+import gymnasium as gym
 import numpy as np
 
 from agentlab.core import Extras, Fragment, State
+from envs.masks import MaskedBox, split_mask
+
+MAX_BITS = 24
+"""The most binary features a Q-table indexes (2^24 rows): a tic-tac-toe board is 18."""
+
+
+class StateIndex:
+    """Rows of the Q-table: a Discrete observation is its own row; a ``MaskedBox`` of 0/1 features (a board game)
+    is the binary number its features spell, and its legal-action mask restricts the actions."""
+
+    def __init__(self, obs_space: gym.Space):
+        self.space = obs_space
+        if isinstance(obs_space, gym.spaces.Discrete):
+            self.num_states, self.bits = int(obs_space.n), None
+            return
+        binary = isinstance(obs_space, MaskedBox) and obs_space.features <= MAX_BITS and bool(
+            np.all(obs_space.low[:obs_space.features] == 0) and np.all(obs_space.high[:obs_space.features] == 1))
+        if not binary:
+            raise ValueError(f"a Q-table needs Discrete observations or at most {MAX_BITS} 0/1 features, got "
+                             f"{obs_space}")
+        self.num_states, self.bits = 2 ** obs_space.features, 2 ** np.arange(obs_space.features)
+
+    def rows(self, obs: np.ndarray) -> np.ndarray:
+        """Q-table rows ``[N]`` of observations ``[N, ...]``."""
+        if self.bits is None:
+            return np.asarray(obs).astype(np.int64).reshape(len(obs))
+        features = split_mask(self.space, obs)[0]
+        return (features > 0.5).astype(np.int64) @ self.bits
+
+    def legal(self, obs: np.ndarray) -> np.ndarray | None:
+        """``[N, A]`` legal actions, or None when the env has no mask."""
+        return split_mask(self.space, obs)[1]
 
 
 def greedy_action(q_row: np.ndarray, rng: np.random.Generator) -> int:
@@ -16,7 +49,8 @@ def greedy_action(q_row: np.ndarray, rng: np.random.Generator) -> int:
 
 
 class TabularActor:
-    def __init__(self, num_actions: int, seed: int):
+    def __init__(self, states: StateIndex, num_actions: int, seed: int):
+        self.states = states
         self.num_actions = num_actions
         self.rng = np.random.default_rng(seed)
         self.q: np.ndarray | None = None
@@ -32,11 +66,16 @@ class TabularActor:
             ) -> tuple[np.ndarray, State, Extras]:
         assert self.q is not None, "set_weights before act"
         actions = np.empty(len(obs), dtype=np.int64)
-        for i, s in enumerate(obs):
+        legal = self.states.legal(obs)
+        for i, s in enumerate(self.states.rows(obs)):
+            q_row = self.q[s]
+            if legal is not None:
+                q_row = np.where(legal[i], q_row, -np.inf)  # illegal actions are never greedy
             if explore and self.rng.random() < self.epsilon:
-                actions[i] = self.rng.integers(self.num_actions)
+                actions[i] = (self.rng.integers(self.num_actions) if legal is None
+                              else self.rng.choice(np.flatnonzero(legal[i])))
             else:
-                actions[i] = greedy_action(self.q[int(s)], self.rng)
+                actions[i] = greedy_action(q_row, self.rng)
         return actions, state, {}
 
     def process(self, fragment: Fragment) -> Fragment:

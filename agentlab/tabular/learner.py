@@ -10,16 +10,20 @@ from typing import Any
 
 import numpy as np
 import torch
+from gymnasium.spaces import Discrete
 
 from agentlab.core import Fragment
 from agentlab.tabular import losses
+from agentlab.tabular.actor import StateIndex
 from agentlab.tabular.config import TabularConfig
 
 
 class TabularLearner:
-    def __init__(self, rule: str, config: TabularConfig, num_states: int, num_actions: int, seed: int):
+    def __init__(self, rule: str, config: TabularConfig, num_states: int | StateIndex, num_actions: int, seed: int):
+        """``num_states``: the table's rows, a count (Discrete observations) or a ``StateIndex``."""
         self.rule, self.config = rule, config
-        self.q = np.full((num_states, num_actions), config.q_init, dtype=np.float64)
+        self.states = num_states if isinstance(num_states, StateIndex) else StateIndex(Discrete(num_states))
+        self.q = np.full((self.states.num_states, num_actions), config.q_init, dtype=np.float64)
         # Double Q-learning keeps a second table; the behaviour policy acts on their sum.
         self.q_b = self.q.copy() if rule == "double_q" else None
         self.rng = np.random.default_rng(seed)
@@ -31,20 +35,22 @@ class TabularLearner:
     def epsilon(self) -> float:
         return self.config.epsilon_after(self.episodes)
 
-    def _update_one(self, s: int, a: int, r: float, s_next: int, a_next: int, terminated: bool) -> float:
+    def _update_one(self, s: int, a: int, r: float, s_next: int, a_next: int, terminated: bool,
+                    legal_next: np.ndarray | slice = slice(None)) -> float:
+        """One TD update; the max, the argmax and the expectation over s' run over its legal actions alone."""
         c = self.config
         if self.rule == "double_q":
             assert self.q_b is not None
             q_a, q_b = (self.q, self.q_b) if self.rng.random() < 0.5 else (self.q_b, self.q)
-            target = losses.double_q_target(r, q_a[s_next], q_b[s_next], c.gamma, terminated)
+            target = losses.double_q_target(r, q_a[s_next][legal_next], q_b[s_next][legal_next], c.gamma, terminated)
             return losses.td_update(q_a, s, a, target, c.alpha)
         q_next = self.q[s_next]
         if self.rule == "q_learning":
-            target = losses.q_learning_target(r, q_next, c.gamma, terminated)
+            target = losses.q_learning_target(r, q_next[legal_next], c.gamma, terminated)
         elif self.rule == "sarsa":
             target = losses.sarsa_target(r, q_next, a_next, c.gamma, terminated)
         else:
-            target = losses.expected_sarsa_target(r, q_next, c.gamma, terminated, self.epsilon)
+            target = losses.expected_sarsa_target(r, q_next[legal_next], c.gamma, terminated, self.epsilon)
         return losses.td_update(self.q, s, a, target, c.alpha)
 
     def update(self, fragment: Fragment) -> dict[str, float]:
@@ -52,10 +58,16 @@ class TabularLearner:
         next_obs, next_actions, terminated = fragment.next_obs, fragment.next_actions, fragment.terminated
         ended = fragment.terminated | fragment.truncated
         steps, num_envs = rewards.shape
+        rows = self.states.rows(obs.reshape(steps * num_envs, *obs.shape[2:])).reshape(steps, num_envs)
+        flat_next = next_obs.reshape(steps * num_envs, *obs.shape[2:])
+        next_rows = self.states.rows(flat_next).reshape(steps, num_envs)
+        legal = self.states.legal(flat_next)  # [T·E, A] or None
+        every = slice(None)
         for t in range(steps):
             for e in range(num_envs):
-                delta = self._update_one(int(obs[t, e]), int(actions[t, e]), float(rewards[t, e]),
-                                         int(next_obs[t, e]), int(next_actions[t, e]), bool(terminated[t, e]))
+                delta = self._update_one(int(rows[t, e]), int(actions[t, e]), float(rewards[t, e]),
+                                         int(next_rows[t, e]), int(next_actions[t, e]), bool(terminated[t, e]),
+                                         every if legal is None else legal[t * num_envs + e])
                 self.td_abs_sum += abs(delta)
                 self.td_count += 1
                 # ε decays per finished episode, so Expected SARSA's target sees the ε that acted.

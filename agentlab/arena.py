@@ -1,0 +1,72 @@
+"""Trained policies in PettingZoo games: greedy players, self-play evaluation, and matches against opponents.
+
+A ``PolicyPlayer`` plays a seat of an AEC game greedily with a policy's actor (the same observation encoding
+as training, ``envs.multiagent.GameSpaces``), so it sits beside ``agentlab.opponents`` in ``play_game``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from agentlab.opponents import make_opponent, play_game
+from agentlab.policies import policy_ids, policy_map
+from envs.multiagent import GameSpaces, make_aec
+
+
+class PolicyPlayer:
+    """An actor choosing greedily for whichever agent is to move."""
+
+    def __init__(self, actor: Any, spaces: GameSpaces):
+        self.actor, self.spaces = actor, spaces
+
+    def act(self, env: Any) -> int:
+        agent = env.agent_selection
+        obs = self.spaces.encode(env.observe(agent), agent)[None]
+        return int(self.actor.act(obs, {}, np.ones(1, bool), explore=False)[0][0])
+
+
+def policy_players(algorithm: Any, algo_cfg: Any, env_id: str, weights: dict[str, Any], policies: str
+                   ) -> tuple[dict[str, PolicyPlayer], GameSpaces]:
+    """Agent -> the greedy player of its policy, for ``weights`` keyed by policy id."""
+    probe = make_aec(env_id)
+    spaces = GameSpaces(probe, agent_id=policies == "shared")
+    probe.close()
+    mapping = policy_map(spaces.agents, policies)
+    players = {}
+    for policy in policy_ids(mapping):
+        actor = algorithm.make_actor(algo_cfg, spaces.observation_space, spaces.action_space, 0, 1, 0)
+        actor.set_weights(weights[policy], 0)
+        players[policy] = PolicyPlayer(actor, spaces)
+    return {agent: players[mapping[agent]] for agent in spaces.agents}, spaces
+
+
+def evaluate_game(algorithm: Any, algo_cfg: Any, env_id: str, weights: dict[str, Any], policies: str,
+                  episodes: int, seed: int) -> dict[str, Any]:
+    """Greedy play with every seat taken by its own policy: the mean return over agents and episodes (for a
+    cooperative game, the joint return), and each agent's mean."""
+    players, spaces = policy_players(algorithm, algo_cfg, env_id, weights, policies)
+    env = make_aec(env_id)
+    games = [play_game(env, players, seed=seed + i) for i in range(episodes)]
+    env.close()
+    per_game = [float(np.mean(list(g.values()))) for g in games]
+    return {"mean_return": float(np.mean(per_game)), "std_return": float(np.std(per_game)), "episodes": episodes,
+            "per_agent": {a: float(np.mean([g[a] for g in games])) for a in spaces.agents}}
+
+
+def versus(algorithm: Any, algo_cfg: Any, env_id: str, weights: dict[str, Any], policies: str, opponent: str,
+           episodes: int, seed: int) -> dict[str, Any]:
+    """The trained policy in each seat in turn, ``opponent`` in every other: wins, draws and losses per seat
+    (a win is a positive final return, a loss a negative one)."""
+    players, spaces = policy_players(algorithm, algo_cfg, env_id, weights, policies)
+    env = make_aec(env_id)
+    result: dict[str, Any] = {"opponent": opponent, "episodes": episodes, "seats": {}}
+    for k, seat in enumerate(spaces.agents):
+        rival = make_opponent(opponent, seed=seed + k)
+        seats = {agent: players[agent] if agent == seat else rival for agent in spaces.agents}
+        returns = [play_game(env, seats, seed=seed + 1000 * k + i)[seat] for i in range(episodes)]
+        result["seats"][seat] = {"wins": sum(r > 0 for r in returns), "draws": sum(r == 0 for r in returns),
+                                 "losses": sum(r < 0 for r in returns), "mean_return": float(np.mean(returns))}
+    env.close()
+    return result

@@ -1,0 +1,206 @@
+"""Multi-agent learning on games whose best play is known (issue 11): figures for docs/benchmarks.md.
+
+``tictactoe``: self-play on ``pettingzoo.classic.tictactoe_v3`` for ``--budget`` env steps (one env step = one
+move), then the final greedy policy plays 100 games in each seat against perfect play (``minimax``, ties broken at
+random, so the games differ), ``random`` and the one-ply ``heuristic``. Pass: 0 losses to minimax in each seat and
+≥ 90% wins against random as first player.
+
+``connect_four``: self-play on ``pettingzoo.classic.connect_four_v3``; 100 games per seat against ``random`` and
+``heuristic``. Pass: ≥ 90% against random and ≥ 60% against the heuristic, in both seats. ``--peer`` adds
+sb3-contrib's MaskablePPO (default settings) set up as PettingZoo's SB3 tutorial does it: one model plays both seats
+of the AEC game through a wrapper that hides the mask in ``action_masks``, at the same budget, scored the same way.
+
+``coop``: ``agentlab/CoopGrid-v0`` (two agents, one start cell, two targets; optimum 0.4 a step-penalised episode)
+with ``shared`` and ``independent`` policies: both learning curves in one ``agentlab.plot`` figure, and the greedy
+joint return.
+
+    python -m benchmarks.games tictactoe --algos dqn q_learning --seeds 3
+    python -m benchmarks.games connect_four --algos dqn --peer --budget 500000
+    python -m benchmarks.games coop --algo dqn --budget 60000
+    python -m benchmarks.games tictactoe --algos dqn --backend ray --workers 2
+
+sb3-contrib is a benchmark-only dependency (``pip install -e '.[bench]'``).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+TICTACTOE, CONNECT_FOUR, COOP = "pettingzoo.classic.tictactoe_v3", "pettingzoo.classic.connect_four_v3", \
+    "agentlab/CoopGrid-v0"
+GAMES = 100
+
+ARMS: dict[str, dict[str, Any]] = {
+    "dqn": {"algo": "dqn"},
+    "ppo": {"algo": "ppo"},
+    "q_learning": {"algo": "q_learning", "alpha": 0.5, "epsilon": 0.2, "q_init": 0.5},
+}
+"""Our arms: DQN and PPO with their defaults; Q-learning with a larger step size than its gridworld default (the
+opponent's moves make s' noisy) and optimistic initial values, so self-play tries every reply."""
+
+STREAMS = {"envs_per_worker": 8, "fragment_length": 4}
+"""8 games a worker, each agent's transitions shipped 4 at a time."""
+
+
+def train_arm(arm: str, env_id: str, seed: int, args: argparse.Namespace, **extra: Any) -> Any:
+    from agentlab.train import train
+
+    name = f"{Path(env_id).name}_{arm}_{extra.get('policies', 'self_play')}_s{seed}"
+    values = {**ARMS[arm], "env": env_id, "steps": args.budget, "seed": seed, "backend": args.backend,
+              "workers": args.workers, **STREAMS, **extra, "run_dir": str(Path(args.out) / name)}
+    return train(values, progress=False)
+
+
+def matches(run: Any, opponents: tuple[str, ...]) -> dict[str, Any]:
+    """The run's final greedy policy against each opponent, ``GAMES`` games per seat."""
+    from agentlab.arena import versus
+    from agentlab.evaluate import load_run
+
+    cfg, algorithm, algo_cfg, learner = load_run(run.run_dir, "latest")
+    return {name: versus(algorithm, algo_cfg, cfg["run"]["env"], learner.get_weights(), cfg["run"]["policies"], name,
+                         GAMES, seed=1)["seats"] for name in opponents}
+
+
+def rate(seat: dict[str, int], key: str = "wins") -> float:
+    return seat[key] / (seat["wins"] + seat["draws"] + seat["losses"])
+
+
+def tictactoe(args: argparse.Namespace) -> None:
+    for arm in args.algos:
+        for seed in range(args.seeds):
+            t0 = time.perf_counter()
+            run = train_arm(arm, TICTACTOE, seed, args)
+            wall = time.perf_counter() - t0
+            result = matches(run, ("minimax", "random", "heuristic"))
+            first = next(iter(result["random"]))
+            passed = all(s["losses"] == 0 for s in result["minimax"].values()) and rate(result["random"][first]) >= 0.9
+            print(json.dumps({"game": "tictactoe", "arm": arm, "seed": seed, "backend": args.backend,
+                              "env_steps": run.env_steps, "train_s": round(wall, 1), "pass": passed, **result}),
+                  flush=True)
+
+
+def connect_four(args: argparse.Namespace) -> None:
+    for arm in args.algos:
+        for seed in range(args.seeds):
+            t0 = time.perf_counter()
+            run = train_arm(arm, CONNECT_FOUR, seed, args)
+            wall = time.perf_counter() - t0
+            report(arm, seed, run.env_steps, wall, matches(run, ("random", "heuristic")))
+    if args.peer:
+        for seed in range(args.seeds):
+            report("sb3 MaskablePPO", seed, *maskable_ppo(seed, args.budget))
+
+
+def report(arm: str, seed: int, env_steps: int, wall: float, result: dict[str, Any]) -> None:
+    passed = all(rate(s) >= 0.9 for s in result["random"].values()) and \
+        all(rate(s) >= 0.6 for s in result["heuristic"].values())
+    print(json.dumps({"game": "connect_four", "arm": arm, "seed": seed, "env_steps": env_steps,
+                      "train_s": round(wall, 1), "pass": passed, **result}), flush=True)
+
+
+def maskable_ppo(seed: int, budget: int) -> tuple[int, float, dict[str, Any]]:
+    """PettingZoo's SB3 tutorial setup: MaskablePPO (defaults) on the AEC game seen as one env whose observation is
+    always that of the agent to move; returns env steps, train seconds and the matches."""
+    import gymnasium
+    from sb3_contrib import MaskablePPO
+    from sb3_contrib.common.wrappers import ActionMasker
+
+    from agentlab.opponents import make_opponent, play_game
+    from envs.multiagent import make_aec
+
+    class MoverView(gymnasium.Env):
+        """The game from the mover's side: step plays the mover's action and reports that mover's reward."""
+
+        def __init__(self) -> None:
+            self.game = make_aec(CONNECT_FOUR)
+            agent = self.game.possible_agents[0]
+            self.observation_space = self.game.observation_space(agent)["observation"]
+            self.action_space = self.game.action_space(agent)
+
+        def reset(self, seed: int | None = None, options: Any = None) -> tuple[np.ndarray, dict]:
+            self.game.reset(seed=seed)
+            return self.game.observe(self.game.agent_selection)["observation"], {}
+
+        def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
+            mover = self.game.agent_selection
+            self.game.step(int(action))
+            reward = float(self.game._cumulative_rewards[mover])
+            done = self.game.terminations[mover] or self.game.truncations[mover]
+            return self.game.observe(self.game.agent_selection)["observation"], reward, done, False, {}
+
+        def mask(self) -> np.ndarray:
+            return self.game.observe(self.game.agent_selection)["action_mask"].astype(bool)
+
+    env = ActionMasker(MoverView(), lambda e: e.mask())
+    model = MaskablePPO("MlpPolicy", env, seed=seed, verbose=0)
+    t0 = time.perf_counter()
+    model.learn(total_timesteps=budget)
+    wall = time.perf_counter() - t0
+
+    class ModelPlayer:
+        def act(self, game: Any) -> int:
+            obs = game.observe(game.agent_selection)
+            return int(model.predict(obs["observation"], action_masks=obs["action_mask"].astype(bool),
+                                     deterministic=True)[0])
+
+    game, result = make_aec(CONNECT_FOUR), {}
+    for name in ("random", "heuristic"):
+        result[name] = {}
+        for k, seat in enumerate(game.possible_agents):
+            rival = make_opponent(name, seed=1 + k)
+            players = {a: ModelPlayer() if a == seat else rival for a in game.possible_agents}
+            returns = [play_game(game, players, seed=1 + 1000 * k + i)[seat] for i in range(GAMES)]
+            result[name][seat] = {"wins": sum(r > 0 for r in returns), "draws": sum(r == 0 for r in returns),
+                                  "losses": sum(r < 0 for r in returns)}
+    return budget, wall, result
+
+
+def coop(args: argparse.Namespace) -> None:
+    from agentlab.arena import evaluate_game
+    from agentlab.evaluate import load_run
+    from agentlab.plot import plot_runs
+    from envs.coop import CoopGrid
+
+    runs, optimum = [], CoopGrid().optimal_return()
+    for policies in ("shared", "independent"):
+        for seed in range(args.seeds):
+            t0 = time.perf_counter()
+            run = train_arm(args.algo, COOP, seed, args, policies=policies)
+            wall = time.perf_counter() - t0
+            cfg, algorithm, algo_cfg, learner = load_run(run.run_dir, "latest")
+            greedy = evaluate_game(algorithm, algo_cfg, COOP, learner.get_weights(), policies, 10, seed=0)
+            runs.append(run.run_dir)
+            print(json.dumps({"game": "coop", "arm": args.algo, "policies": policies, "seed": seed,
+                              "env_steps": run.env_steps, "train_s": round(wall, 1),
+                              "greedy_joint_return": round(greedy["mean_return"], 3), "optimum": optimum,
+                              "at_optimum": abs(greedy["mean_return"] - optimum) < 1e-6}), flush=True)
+    out = Path(args.out) / "coop_shared_vs_independent.png"
+    plot_runs(runs, out, title=f"{COOP}: {args.algo}, shared vs independent policies",
+              labels=[Path(r).name.rsplit("_s", 1)[0] for r in runs])
+    print(f"figure: {out}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("task", choices=("tictactoe", "connect_four", "coop"))
+    parser.add_argument("--algos", nargs="+", default=["dqn"], choices=list(ARMS))
+    parser.add_argument("--algo", default="dqn", choices=list(ARMS), help="coop: the algorithm of both arms")
+    parser.add_argument("--seeds", type=int, default=1)
+    parser.add_argument("--budget", type=int, default=0, help="env steps (default: 200k, 500k, 60k by task)")
+    parser.add_argument("--backend", default="local", choices=("local", "ray"))
+    parser.add_argument("--workers", type=int, default=1)
+    parser.add_argument("--peer", action="store_true", help="connect_four: also train sb3-contrib's MaskablePPO")
+    parser.add_argument("--out", default="runs/bench_games")
+    args = parser.parse_args()
+    args.budget = args.budget or {"tictactoe": 200_000, "connect_four": 500_000, "coop": 60_000}[args.task]
+    {"tictactoe": tictactoe, "connect_four": connect_four, "coop": coop}[args.task](args)
+
+
+if __name__ == "__main__":
+    main()

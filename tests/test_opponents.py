@@ -1,0 +1,108 @@
+"""Fixed opponents on tic-tac-toe and connect four: env cloning, minimax never loses, the heuristic's one-ply rule."""
+
+from __future__ import annotations
+
+import pytest
+from pettingzoo.classic import connect_four_v3, tictactoe_v3
+
+from agentlab.opponents import (
+    HeuristicOpponent,
+    MinimaxOpponent,
+    RandomOpponent,
+    clone_env,
+    legal_actions,
+    make_opponent,
+    play_game,
+)
+
+
+def position(module, moves):
+    """A fresh ``module`` env after the scripted ``moves``."""
+    env = module.env(render_mode=None)
+    env.reset(seed=0)
+    for action in moves:
+        env.step(action)
+    return env
+
+
+def board(env):
+    """The raw board as a list (tic-tac-toe: 9 squares; connect four: 42 cells, top row first); 0 is empty."""
+    squares = env.unwrapped.board
+    return list(getattr(squares, "squares", squares))
+
+
+@pytest.fixture(scope="module")
+def minimax():
+    return MinimaxOpponent()  # shared: the tic-tac-toe solve is memoised once for all tests
+
+
+@pytest.mark.parametrize("module", [tictactoe_v3, connect_four_v3])
+def test_clone_steps_independently(module):
+    env = position(module, [0, 1])
+    before = board(env)
+    clone = clone_env(env)
+    clone.step(2)
+    assert board(env) == before and env.agent_selection == env.possible_agents[0]
+    assert board(clone) != before and clone.agent_selection != env.agent_selection
+    snapshot = board(clone)
+    env.step(3)  # the original plays on without touching the clone
+    assert board(clone) == snapshot and board(env) != before
+
+
+def test_legal_actions_follow_the_mask():
+    assert legal_actions(position(tictactoe_v3, [4, 0])).tolist() == [1, 2, 3, 5, 6, 7, 8]
+
+
+@pytest.mark.parametrize("seat", ["player_1", "player_2"])
+def test_minimax_never_loses_to_random(minimax, seat):
+    env = tictactoe_v3.env(render_mode=None)
+    for game in range(20):
+        other = "player_2" if seat == "player_1" else "player_1"
+        returns = play_game(env, {seat: minimax, other: RandomOpponent(game)}, seed=game)
+        assert returns[seat] >= 0 and returns[seat] == -returns[other]
+
+
+def test_minimax_against_itself_draws(minimax):
+    returns = play_game(tictactoe_v3.env(render_mode=None), {"player_1": minimax, "player_2": minimax})
+    assert returns == {"player_1": 0.0, "player_2": 0.0}
+
+
+def test_minimax_takes_the_quickest_win(minimax):
+    env = position(tictactoe_v3, [0, 1, 3, 2])  # X on 0, 3; O on 1, 2; X to move: 6 wins now, 4 forks and wins later
+    assert minimax.act(env) == 6
+    assert board(env) == [1, 2, 2, 1, 0, 0, 0, 0, 0]  # acting looked ahead on copies only
+
+
+def test_heuristic_wins_in_one_move():
+    env = position(connect_four_v3, [0, 1, 0, 1, 0, 1])  # player_0 three high in column 0, player_1 in column 1
+    assert {HeuristicOpponent(seed).act(env) for seed in range(10)} == {0}
+
+
+def test_heuristic_blocks_a_one_move_threat():
+    env = position(connect_four_v3, [0, 1, 0, 1, 0])  # player_1 to move; player_0 wins on column 0 unless blocked
+    assert {HeuristicOpponent(seed).act(env) for seed in range(10)} == {0}
+    assert env.agent_selection == "player_1" and legal_actions(env).tolist() == list(range(7))
+
+
+def test_heuristic_does_not_hand_over_a_win():
+    # player_0 holds columns 0-2 of the second row; its winning cell (column 3, second row) opens once column 3
+    # has a disc, so player_1 (to move) must not play column 3, and every other column is safe.
+    env = position(connect_four_v3, [1, 0, 0, 2, 2, 6, 1])
+    assert board(env)[28:31] == [1, 1, 1] and board(env)[31] == 0 and env.agent_selection == "player_1"
+    assert {HeuristicOpponent(seed).act(env) for seed in range(30)} == {0, 1, 2, 4, 5, 6}
+
+
+def test_heuristic_beats_random_at_connect_four():
+    env = connect_four_v3.env(render_mode=None)
+    heuristic = HeuristicOpponent(0)
+    wins = sum(play_game(env, {"player_0": heuristic, "player_1": RandomOpponent(g)}, seed=g)["player_0"] > 0
+               for g in range(50))
+    assert wins >= 40
+
+
+def test_make_opponent():
+    assert isinstance(make_opponent("random", seed=3), RandomOpponent)
+    assert isinstance(make_opponent("heuristic"), HeuristicOpponent)
+    assert isinstance(make_opponent("minimax"), MinimaxOpponent)
+    with pytest.raises(ValueError, match="random"):
+        make_opponent("nope")
