@@ -47,8 +47,8 @@ class Policy:
             inner = observation["observation"] if isinstance(observation, dict) else observation
             observation = {"observation": inner, "action_mask": action_mask}
         obs = self.encode(observation)
-        if isinstance(obs, dict):
-            obs = flatten_masked(obs)
+        if isinstance(obs, dict):  # an env's {"observation", "action_mask"}, as FlattenMask flattens it
+            obs = flatten_masked(self.obs_space, obs)
         actions, self.state, _ = self.actor.act(np.asarray(obs)[None], self.state, np.array([self.start]),
                                                 explore=False)
         self.start = False

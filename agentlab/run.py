@@ -25,6 +25,7 @@ from typing import Any
 from agentlab import algorithms, runs
 from agentlab.backends import WorkerFailure
 from agentlab.config import ConfigError, RunConfig, field_docs, load_yaml, parse_set
+from envs.multiagent import is_multiagent
 
 DEMO = {"algo": "rainbow", "env": "CartPole-v1", "workers": 2, "steps": 50_000, "eval_every": 2_500,
         "eval_episodes": 20, "solve_return": 475.0}
@@ -81,8 +82,8 @@ def list_keys(algo: str) -> None:
 
 def summarize(result: Any) -> dict[str, Any]:
     """The one JSON line a run prints on stdout (scripts parse it)."""
-    summary = {"run_dir": str(result.run_dir), "env_steps": result.env_steps, "episodes": result.episodes,
-               "wall_time_s": round(result.wall_time, 1)}
+    summary = {"run_dir": str(result.run_dir), "env": result.env, "env_steps": result.env_steps,
+               "episodes": result.episodes, "wall_time_s": round(result.wall_time, 1)}
     if result.eval:
         summary["eval_mean_return"] = result.eval["mean_return"]
         summary["eval_std_return"] = result.eval["std_return"]
@@ -106,9 +107,12 @@ def next_steps(summary: dict[str, Any]) -> list[str]:
         lines.append(f"best checkpoint: checkpoints/{runs.BEST} (eval mean return {best['mean_return']:.4g}); "
                      "evaluate uses it unless --checkpoint latest")
     further = "" if "stopped_by" in summary else f" --steps {2 * summary['env_steps']}"  # a stopped run: to its end
-    return lines + [f"  evaluate: python -m agentlab.evaluate {run_dir} --episodes 10",
-                    f"  plot:     python -m agentlab.plot {run_dir}",
-                    f"  resume:   python -m agentlab.run --resume {run_dir}{further}"]
+    game = is_multiagent(summary.get("env", ""))
+    against = " --opponent random" if game else ""
+    lines += [f"  evaluate: python -m agentlab.evaluate {run_dir} --episodes 10{against}",
+              f"  plot:     python -m agentlab.plot {run_dir}",
+              f"  resume:   python -m agentlab.run --resume {run_dir}{further}"]
+    return lines + ([f"  play:     python -m agentlab.play {run_dir}"] if game else [])
 
 
 def seed_values(values: dict[str, Any], seeds: list[int]) -> list[dict[str, Any]]:

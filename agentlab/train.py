@@ -41,6 +41,7 @@ from envs.multiagent import GameSpaces, is_multiagent, make_aec
 @dataclass
 class RunResult:
     run_dir: Path
+    env: str
     env_steps: int
     episodes: int
     wall_time: float
@@ -336,5 +337,5 @@ def train(values: dict[str, Any], progress: bool = True, resume: str | Path | No
     from agentlab.plot import plot_runs
 
     plot_runs([run_dir], run_dir / "curve.png")
-    return RunResult(run_dir, driver.env_steps, driver.num_episodes, driver.rec.wall, driver.solved_at, final_eval,
-                     learner, driver.stop_signal)
+    return RunResult(run_dir, run_cfg.env, driver.env_steps, driver.num_episodes, driver.rec.wall, driver.solved_at,
+                     final_eval, learner, driver.stop_signal)

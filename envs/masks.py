@@ -16,14 +16,18 @@ import numpy as np
 
 
 class MaskedBox(gymnasium.spaces.Box):
-    """A flat float32 Box: ``features`` observation entries, then a 0/1 mask over ``num_actions`` actions."""
+    """A flat float32 Box: ``features`` observation entries, then a 0/1 mask over ``num_actions`` actions.
 
-    def __init__(self, low: np.ndarray, high: np.ndarray, num_actions: int, seed: int | None = None):
+    ``source`` is the space it flattens (``Dict(observation, action_mask)``, or an observation space alone)."""
+
+    def __init__(self, low: np.ndarray, high: np.ndarray, num_actions: int, source: gymnasium.Space,
+                 seed: int | None = None):
         mask = np.zeros(num_actions, np.float32)
         super().__init__(np.concatenate([low, mask]).astype(np.float32),
                          np.concatenate([high, mask + 1]).astype(np.float32), dtype=np.float32, seed=seed)
         self.num_actions = num_actions
         self.features = int(len(low))
+        self.source = source
 
     def sample(self, mask: Any = None, probability: Any = None) -> np.ndarray:
         obs = super().sample()
@@ -39,24 +43,29 @@ def is_masked(space: gymnasium.Space) -> bool:
     return isinstance(space, gymnasium.spaces.Dict) and set(space.spaces) == {"observation", "action_mask"}
 
 
-def masked_box(space: gymnasium.spaces.Dict, extra: int = 0) -> MaskedBox:
-    """The ``MaskedBox`` of a ``Dict(observation, action_mask)`` space (or of a plain Box with no mask bits),
-    with ``extra`` more 0/1 feature entries (an agent id) after the observation's."""
+def masked_box(space: gymnasium.Space, extra: int = 0) -> MaskedBox:
+    """The ``MaskedBox`` of a ``Dict(observation, action_mask)`` space, or of an observation space with no mask
+    (0 mask entries), with ``extra`` more 0/1 feature entries (an agent id) after the observation's. The
+    observation is flattened as gymnasium flattens it: a Box ravelled, a Discrete one-hot, a Dict or Tuple joined."""
     inner = space["observation"] if is_masked(space) else space
-    if not isinstance(inner, gymnasium.spaces.Box):
-        raise ValueError(f"observation space {inner} is not a Box; agentlab's game adapter flattens Box observations")
+    try:
+        flat = gymnasium.spaces.flatten_space(inner)
+    except NotImplementedError:
+        raise ValueError(f"observation space {inner} cannot be flattened into a vector") from None
     num_actions = int(np.prod(space["action_mask"].shape)) if is_masked(space) else 0
-    low = np.concatenate([np.asarray(inner.low, np.float32).ravel(), np.zeros(extra, np.float32)])
-    high = np.concatenate([np.asarray(inner.high, np.float32).ravel(), np.ones(extra, np.float32)])
-    return MaskedBox(low, high, num_actions)
+    low = np.concatenate([np.asarray(flat.low, np.float32).ravel(), np.zeros(extra, np.float32)])
+    high = np.concatenate([np.asarray(flat.high, np.float32).ravel(), np.ones(extra, np.float32)])
+    return MaskedBox(low, high, num_actions, space)
 
 
-def flatten_masked(obs: Any, extra: np.ndarray | None = None) -> np.ndarray:
-    """``{"observation", "action_mask"}`` (or a bare array) → the flat vector a ``masked_box`` describes."""
-    parts = [np.asarray(obs["observation"] if isinstance(obs, dict) else obs, np.float32).ravel()]
+def flatten_masked(space: MaskedBox, obs: Any, extra: np.ndarray | None = None) -> np.ndarray:
+    """An observation of ``space.source`` (with ``extra`` entries, an agent id) as the flat vector of ``space``."""
+    masked = is_masked(space.source)
+    inner = space.source["observation"] if masked else space.source
+    parts = [np.asarray(gymnasium.spaces.flatten(inner, obs["observation"] if masked else obs), np.float32).ravel()]
     if extra is not None:
         parts.append(np.asarray(extra, np.float32))
-    if isinstance(obs, dict):
+    if masked:
         parts.append(np.asarray(obs["action_mask"], np.float32).ravel())
     return np.concatenate(parts)
 
@@ -85,4 +94,4 @@ class FlattenMask(gymnasium.ObservationWrapper):
         self.observation_space = masked_box(env.observation_space)
 
     def observation(self, observation: Any) -> np.ndarray:
-        return flatten_masked(observation)
+        return flatten_masked(self.observation_space, observation)

@@ -66,7 +66,7 @@ class GameSpaces:
         if not all(isinstance(a, gymnasium.spaces.Discrete) and a.n == actions[0].n for a in actions):
             raise ValueError(f"every agent needs the same Discrete action space, got {actions}")
         boxes = [masked_box(s, len(self.agents) if agent_id else 0) for s in spaces]
-        if any(b.shape != boxes[0].shape for b in boxes):
+        if any(b.shape != boxes[0].shape or b.num_actions != boxes[0].num_actions for b in boxes):
             raise ValueError(f"every agent needs observations of one shape, got {[b.shape for b in boxes]}")
         self.agent_id = agent_id
         self.observation_space: MaskedBox = boxes[0]
@@ -76,7 +76,7 @@ class GameSpaces:
         """One agent's observation as the flat vector of ``observation_space``."""
         index = self.agents.index(agent)
         extra = np.eye(len(self.agents), dtype=np.float32)[index] if self.agent_id else None
-        return flatten_masked(obs, extra)
+        return flatten_masked(self.observation_space, obs, extra)
 
 
 def game_over(env: Any) -> bool:

@@ -60,12 +60,13 @@ def test_split_mask_counts_a_row_without_legal_moves_as_all_legal():
 
 
 def worker_for(algo: str, env_id: str = TICTACTOE, policies: str = "self_play", games: int = 4, T: int = 8,
-               **algo_values) -> GameWorker:
+               pool: int = 0, **algo_values) -> GameWorker:
     run_cfg, algo_cfg, algorithm = resolve({"algo": algo, "env": env_id, "policies": policies, **algo_values})
     learner = build_learner(algorithm, algo_cfg, run_cfg, "cpu")
     import dataclasses
 
-    worker = GameWorker(algo, dataclasses.asdict(algo_cfg), env_id, games, T, 0, 1, seed=3, policies=policies)
+    worker = GameWorker(algo, dataclasses.asdict(algo_cfg), env_id, games, T, 0, 1, seed=3, policies=policies,
+                        self_play_pool=pool)
     worker.set_weights(learner.get_weights(), 0)
     return worker
 
@@ -85,6 +86,25 @@ def test_streams_are_consecutive_turns_of_one_agent():
         assert np.all(fragment.rewards[~done] == 0) and set(np.unique(fragment.rewards[done])) <= {-1.0, 0.0, 1.0}
     finished = [ep for ep in sample.episodes]
     assert {ep.agent for ep in finished} <= {"player_1", "player_2"}
+
+
+def test_self_play_pool_seats_a_snapshot_in_about_half_the_games():
+    """A snapshot plays one seat of a game half the time; its moves and episodes are not the learner's."""
+    worker = worker_for("dqn", games=8, T=8, pool=3)
+    assert len(worker.pool) == 1  # the first weights are a snapshot
+    games = 0
+    new_game = worker.new_game
+
+    def counting(game, episodes):
+        nonlocal games
+        games += 1
+        new_game(game, episodes)
+
+    worker.new_game = counting
+    recorded = 0
+    while games < 300:
+        recorded += len(worker.sample().episodes)
+    assert 1.35 * games < recorded < 1.65 * games  # 2 learner episodes a game, 1 where a snapshot sits
 
 
 @pytest.mark.parametrize("algo", list(algorithms.REGISTRY))
@@ -214,3 +234,52 @@ def test_play_a_game_from_the_terminal(tmp_path):
     assert any("not a legal move" in line for line in said)
     assert said[-1] in ("you win", "you lose", "draw")
     assert play_main([str(tmp_path / "nope")], ask=ask, say=said.append) == 2
+
+
+def trained_versus(run_dir, opponent: str, games: int) -> dict:
+    from agentlab.arena import versus
+    from agentlab.evaluate import load_run
+
+    cfg, algorithm, algo_cfg, learner = load_run(run_dir, "latest")
+    return versus(algorithm, algo_cfg, TICTACTOE, learner.get_weights(), cfg["run"]["policies"], opponent, games,
+                  seed=1)["seats"]
+
+
+def test_tabular_q_learning_self_play_learns_tictactoe(tmp_path):
+    """The course notes' method on a game: self-play Q-learning never loses to perfect play in either seat and
+    beats a random player as first player (the benchmark's setting, seed 0)."""
+    from benchmarks.games import ARMS, STREAMS
+
+    run = train({**ARMS["q_learning"], "env": TICTACTOE, "steps": 200_000, "backend": "local", "workers": 1,
+                 **STREAMS, "run_dir": str(tmp_path / "q")}, progress=False)
+    minimax = trained_versus(run.run_dir, "minimax", 30)
+    assert all(seat["losses"] == 0 for seat in minimax.values()), minimax
+    assert trained_versus(run.run_dir, "random", 50)["player_1"]["wins"] >= 45
+
+
+@pytest.mark.slow
+def test_dqn_self_play_learns_tictactoe(tmp_path):
+    """Issue 11's bar for DQN with its defaults: 0 losses to minimax in each seat, ≥ 90% wins against random first."""
+    from benchmarks.games import STREAMS
+
+    run = train({"algo": "dqn", "env": TICTACTOE, "steps": 200_000, "backend": "local", "workers": 1, **STREAMS,
+                 "run_dir": str(tmp_path / "dqn")}, progress=False)
+    minimax = trained_versus(run.run_dir, "minimax", 100)
+    assert all(seat["losses"] == 0 for seat in minimax.values()), minimax
+    assert trained_versus(run.run_dir, "random", 100)["player_1"]["wins"] >= 90
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("policies", ["shared", "independent"])
+def test_dqn_coordinates_on_coop_grid(tmp_path, policies):
+    """Two agents from one cell must take different targets: greedy joint return at the optimum (0.4)."""
+    from agentlab.arena import evaluate_game
+    from agentlab.evaluate import load_run
+    from benchmarks.games import STREAMS
+    from envs.coop import CoopGrid
+
+    run = train({"algo": "dqn", "env": COOP, "policies": policies, "steps": 60_000, "backend": "local", "workers": 1,
+                 **STREAMS, "run_dir": str(tmp_path / policies)}, progress=False)
+    cfg, algorithm, algo_cfg, learner = load_run(run.run_dir, "latest")
+    greedy = evaluate_game(algorithm, algo_cfg, COOP, learner.get_weights(), policies, 5, seed=0)
+    assert greedy["mean_return"] == pytest.approx(CoopGrid().optimal_return())

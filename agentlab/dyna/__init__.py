@@ -8,10 +8,10 @@ from __future__ import annotations
 import gymnasium as gym
 
 from agentlab.algorithms import Algorithm
+from agentlab.config import ConfigError
 from agentlab.dyna.actor import make_actor
 from agentlab.dyna.config import DynaConfig
 from agentlab.dyna.learner import DynaLearner
-from agentlab.config import ConfigError
 
 
 def make_learner(config: DynaConfig, obs_space: gym.Space, action_space: gym.Space, seed: int,
