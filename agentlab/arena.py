@@ -57,16 +57,18 @@ def evaluate_game(algorithm: Any, algo_cfg: Any, env_id: str, weights: dict[str,
 
 def versus(algorithm: Any, algo_cfg: Any, env_id: str, weights: dict[str, Any], policies: str, opponent: str,
            episodes: int, seed: int) -> dict[str, Any]:
-    """The trained policy in each seat in turn, ``opponent`` in every other: wins, draws and losses per seat
-    (a win is a positive final return, a loss a negative one)."""
+    """The trained policy in each seat in turn, ``opponent`` in every other: wins, draws and losses per seat (a win
+    is a positive final return, a loss a negative one), and the mean return over all seats' games (eval.json's)."""
     players, spaces = policy_players(algorithm, algo_cfg, env_id, weights, policies)
     env = make_aec(env_id)
     result: dict[str, Any] = {"opponent": opponent, "episodes": episodes, "seats": {}}
+    every: list[float] = []
     for k, seat in enumerate(spaces.agents):
         rival = make_opponent(opponent, seed=seed + k)
         seats = {agent: players[agent] if agent == seat else rival for agent in spaces.agents}
         returns = [play_game(env, seats, seed=seed + 1000 * k + i)[seat] for i in range(episodes)]
+        every += returns
         result["seats"][seat] = {"wins": sum(r > 0 for r in returns), "draws": sum(r == 0 for r in returns),
                                  "losses": sum(r < 0 for r in returns), "mean_return": float(np.mean(returns))}
     env.close()
-    return result
+    return {**result, "mean_return": float(np.mean(every)), "std_return": float(np.std(every))}

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 
 from agentlab.config import ConfigError, check_choice
 from agentlab.runs import load_failure
-from envs.masks import num_masked
+from envs.masks import MaskedBox, num_masked
 
 ACTIVATIONS: dict[str, type[nn.Module]] = {"relu": nn.ReLU, "tanh": nn.Tanh}
 
@@ -182,8 +182,8 @@ def prepared_shape(space: gym.Space) -> tuple[int, ...]:
     """The shape one observation has after ``ObsAdapter.prepare`` (CHW for images)."""
     if isinstance(space, gym.spaces.Discrete):
         return (int(space.n),)
-    if num_masked(space):
-        return (space.features,)
+    if isinstance(space, MaskedBox):  # a flattened observation with its mask: the features, as a board if one
+        return space.board or (space.features,)
     shape = tuple(space.shape)
     if is_image(space):
         if len(shape) == 2:

@@ -32,6 +32,9 @@ class Preset:
         return algo in self.algos and any(fnmatchcase(env_id, pattern) for pattern in self.envs)
 
 
+BOARD_GAMES = ("pettingzoo.classic.*",)
+"""PettingZoo's classic games, named by module path."""
+
 TABULAR = ("q_learning", "sarsa", "expected_sarsa", "double_q")
 """The tabular TD control rules of ``agentlab.tabular``."""
 
@@ -172,6 +175,15 @@ PRESETS: tuple[Preset, ...] = (
                              "entropy_coef": 0.01, "encoder": "nature_cnn", "shared_encoder": True,
                              "steps": 10_000_000},
            "Schulman et al. 2017, Table 5 (Atari)"),
+    # Self-play on PettingZoo's board games: in self-play the opponent's ε is part of the env the values are learnt
+    # against, so exploration is long (half of a 200k budget) and ends near greedy.
+    Preset(("dqn", "rainbow") + TABULAR, BOARD_GAMES, {"envs_per_worker": 8, "fragment_length": 4},
+           "ours: 8 games a worker, each agent's turns shipped 4 at a time (benchmarks/games.py)"),
+    Preset(("dqn",), BOARD_GAMES, {"epsilon_decay_steps": 100_000, "epsilon_end": 0.02, "double": True},
+           "ours: self-play tic-tac-toe, 0 losses to minimax in both seats (docs/benchmarks.md, issue 11)"),
+    Preset(TABULAR, BOARD_GAMES, {"alpha": 0.5, "epsilon": 0.3, "epsilon_decay": 0.99992, "epsilon_min": 0.01,
+                                  "q_init": 0.5},
+           "ours: self-play tic-tac-toe, optimistic values and ε 0.3 → 0.01 (docs/benchmarks.md, issue 11)"),
 )
 """Every tuned setting; ``preset`` applies the rows matching an (algo, env id) pair in this order."""
 

@@ -36,29 +36,26 @@ TICTACTOE, CONNECT_FOUR, COOP = "pettingzoo.classic.tictactoe_v3", "pettingzoo.c
     "agentlab/CoopGrid-v0"
 GAMES = 100
 
-ARMS: dict[str, dict[str, Any]] = {
-    "dqn": {"algo": "dqn"},
-    "ppo": {"algo": "ppo"},
-    "q_learning": {"algo": "q_learning", "alpha": 0.5, "epsilon": 0.3, "epsilon_decay": 0.99992, "epsilon_min": 0.01,
-                   "q_init": 0.5},
-}
-"""Our arms: DQN and PPO with their defaults. Q-learning: optimistic initial values, so self-play tries every
-reply, and ε decaying per agent-episode from 0.3 to 0.01 (≈ 0.02 after 35k of the ~50k agent-episodes of 200k
-moves). In self-play the opponent's ε is part of the environment Q-learning learns: with a fixed ε = 0.2 the table
-values moves that only win against a blundering opponent, and 2-3 of 100 games as second player were lost to
-minimax (seeds 1 and 2); with ε → 0.01 the opponent it learns against plays (almost) greedily."""
+ARMS: dict[str, dict[str, Any]] = {"dqn": {"algo": "dqn"}, "ppo": {"algo": "ppo"}, "q_learning": {"algo": "q_learning"}}
+"""Our arms, each with its defaults and the board-game rows of ``agentlab.presets`` (DQN: ε over 100k steps down to
+0.02, double Q; Q-learning: optimistic values, ε 0.3 → 0.01 per agent-episode). In self-play the opponent's ε is
+part of the env the values are learnt against: with DQN's ε = 0.05 after 10k steps, 8 and 1 of 100 games as second
+player were lost to minimax (seeds 1 and 2); Q-learning with a fixed ε = 0.2 lost 2-3 (seeds 1 and 2)."""
 
 STREAMS = {"envs_per_worker": 8, "fragment_length": 4}
 """8 games a worker, each agent's transitions shipped 4 at a time."""
 
 
-def train_arm(arm: str, env_id: str, seed: int, args: argparse.Namespace, **extra: Any) -> Any:
+def train_arm(arm: str, env_id: str, seed: int, args: argparse.Namespace, **extra: Any) -> tuple[Any, float]:
+    """Train one arm; the run's result and its wall time in seconds."""
     from agentlab.train import train
 
     name = f"{Path(env_id).name}_{arm}_{extra.get('policies', 'self_play')}_s{seed}"
     values = {**ARMS[arm], "env": env_id, "steps": args.budget, "seed": seed, "backend": args.backend,
               "workers": args.workers, **STREAMS, **extra, "run_dir": str(Path(args.out) / name)}
-    return train(values, progress=False)
+    t0 = time.perf_counter()
+    run = train(values, progress=False)
+    return run, time.perf_counter() - t0
 
 
 def matches(run: Any, opponents: tuple[str, ...]) -> dict[str, Any]:
@@ -78,9 +75,7 @@ def rate(seat: dict[str, int], key: str = "wins") -> float:
 def tictactoe(args: argparse.Namespace) -> None:
     for arm in args.algos:
         for seed in range(args.seeds):
-            t0 = time.perf_counter()
-            run = train_arm(arm, TICTACTOE, seed, args)
-            wall = time.perf_counter() - t0
+            run, wall = train_arm(arm, TICTACTOE, seed, args)
             result = matches(run, ("minimax", "random", "heuristic"))
             first = next(iter(result["random"]))
             passed = all(s["losses"] == 0 for s in result["minimax"].values()) and rate(result["random"][first]) >= 0.9
@@ -92,9 +87,7 @@ def tictactoe(args: argparse.Namespace) -> None:
 def connect_four(args: argparse.Namespace) -> None:
     for arm in args.algos:
         for seed in range(args.seeds):
-            t0 = time.perf_counter()
-            run = train_arm(arm, CONNECT_FOUR, seed, args)
-            wall = time.perf_counter() - t0
+            run, wall = train_arm(arm, CONNECT_FOUR, seed, args)
             report(arm, seed, run.env_steps, wall, matches(run, ("random", "heuristic")))
     if args.peer:
         for seed in range(args.seeds):
@@ -174,9 +167,7 @@ def coop(args: argparse.Namespace) -> None:
     runs, optimum = [], CoopGrid().optimal_return()
     for policies in ("shared", "independent"):
         for seed in range(args.seeds):
-            t0 = time.perf_counter()
-            run = train_arm(args.algo, COOP, seed, args, policies=policies)
-            wall = time.perf_counter() - t0
+            run, wall = train_arm(args.algo, COOP, seed, args, policies=policies)
             cfg, algorithm, algo_cfg, learner = load_run(run.run_dir, "latest")
             greedy = evaluate_game(algorithm, algo_cfg, COOP, learner.get_weights(), policies, 10, seed=0)
             runs.append(run.run_dir)

@@ -114,4 +114,6 @@ def unknown_id_message(env_id: str) -> str:
     by_lower = {name.lower(): name for name in gymnasium.registry}
     close = difflib.get_close_matches(env_id.lower(), by_lower, n=3, cutoff=0.6)
     hint = f"; did you mean: {', '.join(by_lower[c] for c in close)}?" if close else ""
+    if "." in env_id and "/" not in env_id:  # a module path that did not import: a PettingZoo env, misspelt?
+        hint += "; a PettingZoo env is named by its importable module (e.g. pettingzoo.classic.tictactoe_v3)"
     return f"unknown env id {env_id!r}{hint} (see gymnasium.registry)"

@@ -28,6 +28,11 @@ class MaskedBox(gymnasium.spaces.Box):
         self.num_actions = num_actions
         self.features = int(len(low))
         self.source = source
+        inner = source["observation"] if is_masked(source) else source
+        board = isinstance(inner, gymnasium.spaces.Box) and len(inner.shape) == 3 and inner.shape != (self.features,)
+        self.board: tuple[int, ...] | None = tuple(inner.shape) if board and np.prod(inner.shape) == self.features \
+            else None
+        """The features' own ``[H, W, C]`` shape when they are one board of planes (a grid encoder can use it)."""
 
     def sample(self, mask: Any = None, probability: Any = None) -> np.ndarray:
         obs = super().sample()
@@ -68,6 +73,14 @@ def flatten_masked(space: MaskedBox, obs: Any, extra: np.ndarray | None = None) 
     if masked:
         parts.append(np.asarray(obs["action_mask"], np.float32).ravel())
     return np.concatenate(parts)
+
+
+def binary_features(space: MaskedBox) -> bool:
+    """Every feature is an integer 0 or 1 (a board of pieces, a one-hot), not merely a float in [0, 1]."""
+    inner = space.source["observation"] if is_masked(space.source) else space.source
+    flat = gymnasium.spaces.flatten_space(inner)
+    return bool(np.issubdtype(flat.dtype, np.integer) or flat.dtype == bool) and bool(
+        np.all(flat.low == 0) and np.all(flat.high == 1))
 
 
 def num_masked(space: gymnasium.Space) -> int:

@@ -32,9 +32,10 @@ def is_multiagent(env_id: str) -> bool:
     if "." not in env_id or "/" in env_id or ":" in env_id:
         return False
     try:
-        return callable(getattr(importlib.import_module(env_id), "env", None))
+        module = importlib.import_module(env_id)
     except ImportError:
         return False
+    return callable(getattr(module, "env", None)) or callable(getattr(module, "parallel_env", None))
 
 
 def _module(env_id: str) -> Any:
@@ -46,8 +47,13 @@ def _module(env_id: str) -> Any:
 
 
 def make_aec(env_id: str, render_mode: str | None = None) -> Any:
-    """The AEC env of a multi-agent id (its module's ``env(render_mode=...)``)."""
-    return _module(env_id).env(render_mode=render_mode)
+    """The AEC env of a multi-agent id: its module's ``env(render_mode=...)``, or its ``parallel_env`` as AEC."""
+    module = _module(env_id)
+    if callable(getattr(module, "env", None)):
+        return module.env(render_mode=render_mode)
+    from pettingzoo.utils import parallel_to_aec
+
+    return parallel_to_aec(module.parallel_env(render_mode=render_mode))
 
 
 def make_pettingzoo(env_id: str, **kwargs: Any) -> Any:

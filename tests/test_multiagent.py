@@ -9,8 +9,7 @@ import numpy as np
 import pytest
 import torch
 
-from agentlab import algorithms, runs
-from agentlab.evaluate import load_policy
+from agentlab import algorithms, load_policy, runs
 from agentlab.evaluate import main as evaluate_main
 from agentlab.game_worker import GameWorker
 from agentlab.play import main as play_main
@@ -248,9 +247,9 @@ def trained_versus(run_dir, opponent: str, games: int) -> dict:
 def test_tabular_q_learning_self_play_learns_tictactoe(tmp_path):
     """The course notes' method on a game: self-play Q-learning never loses to perfect play in either seat and
     beats a random player as first player (the benchmark's setting, seed 0)."""
-    from benchmarks.games import ARMS, STREAMS
+    from benchmarks.games import STREAMS
 
-    run = train({**ARMS["q_learning"], "env": TICTACTOE, "steps": 200_000, "backend": "local", "workers": 1,
+    run = train({"algo": "q_learning", "env": TICTACTOE, "steps": 200_000, "backend": "local", "workers": 1,
                  **STREAMS, "run_dir": str(tmp_path / "q")}, progress=False)
     minimax = trained_versus(run.run_dir, "minimax", 30)
     assert all(seat["losses"] == 0 for seat in minimax.values()), minimax
@@ -259,7 +258,7 @@ def test_tabular_q_learning_self_play_learns_tictactoe(tmp_path):
 
 @pytest.mark.slow
 def test_dqn_self_play_learns_tictactoe(tmp_path):
-    """Issue 11's bar for DQN with its defaults: 0 losses to minimax in each seat, ≥ 90% wins against random first."""
+    """Issue 11's bar for DQN with its board-game preset: 0 losses to minimax in each seat, ≥ 90% wins against random first."""
     from benchmarks.games import STREAMS
 
     run = train({"algo": "dqn", "env": TICTACTOE, "steps": 200_000, "backend": "local", "workers": 1, **STREAMS,
@@ -283,3 +282,22 @@ def test_dqn_coordinates_on_coop_grid(tmp_path, policies):
     cfg, algorithm, algo_cfg, learner = load_run(run.run_dir, "latest")
     greedy = evaluate_game(algorithm, algo_cfg, COOP, learner.get_weights(), policies, 5, seed=0)
     assert greedy["mean_return"] == pytest.approx(CoopGrid().optimal_return())
+
+
+def test_envs_make_builds_our_cooperative_env_as_pettingzoo_checks_it():
+    from pettingzoo.test import parallel_api_test, parallel_seed_test
+
+    import envs
+
+    grid = envs.make(COOP)
+    parallel_api_test(grid, num_cycles=200)
+    parallel_seed_test(lambda: envs.make(COOP))
+
+
+def test_tabular_refuses_float_features_it_cannot_index():
+    """CoopGrid's positions are floats in [0, 1]: a Q-table over thresholded bits would alias states."""
+    from agentlab.config import ConfigError
+
+    run_cfg, algo_cfg, algorithm = resolve({"algo": "q_learning", "env": COOP})
+    with pytest.raises(ConfigError, match="integer 0/1 features"):
+        build_learner(algorithm, algo_cfg, run_cfg, "cpu")

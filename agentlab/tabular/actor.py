@@ -8,7 +8,7 @@ import gymnasium as gym
 import numpy as np
 
 from agentlab.core import Extras, Fragment, State
-from envs.masks import MaskedBox, split_mask
+from envs.masks import MaskedBox, binary_features, split_mask
 
 MAX_BITS = 24
 """The most binary features a Q-table indexes (2^24 rows): a tic-tac-toe board is 18."""
@@ -23,11 +23,10 @@ class StateIndex:
         if isinstance(obs_space, gym.spaces.Discrete):
             self.num_states, self.bits = int(obs_space.n), None
             return
-        binary = isinstance(obs_space, MaskedBox) and obs_space.features <= MAX_BITS and bool(
-            np.all(obs_space.low[:obs_space.features] == 0) and np.all(obs_space.high[:obs_space.features] == 1))
+        binary = isinstance(obs_space, MaskedBox) and obs_space.features <= MAX_BITS and binary_features(obs_space)
         if not binary:
-            raise ValueError(f"a Q-table needs Discrete observations or at most {MAX_BITS} 0/1 features, got "
-                             f"{obs_space}")
+            raise ValueError(f"a Q-table needs Discrete observations or at most {MAX_BITS} integer 0/1 features, "
+                             f"got {obs_space}")
         self.num_states, self.bits = 2 ** obs_space.features, 2 ** np.arange(obs_space.features)
 
     def rows(self, obs: np.ndarray) -> np.ndarray:
