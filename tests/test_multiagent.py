@@ -258,7 +258,7 @@ def test_tabular_q_learning_self_play_learns_tictactoe(tmp_path):
 
 @pytest.mark.slow
 def test_dqn_self_play_learns_tictactoe(tmp_path):
-    """Issue 11's bar for DQN with its board-game preset: 0 losses to minimax in each seat, ≥ 90% wins against random first."""
+    """Issue 11's bar for DQN with its board-game preset: 0 losses to minimax in each seat, ≥ 90% wins first."""
     from benchmarks.games import STREAMS
 
     run = train({"algo": "dqn", "env": TICTACTOE, "steps": 200_000, "backend": "local", "workers": 1, **STREAMS,
