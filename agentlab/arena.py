@@ -57,18 +57,25 @@ def evaluate_game(algorithm: Any, algo_cfg: Any, env_id: str, weights: dict[str,
 
 def versus(algorithm: Any, algo_cfg: Any, env_id: str, weights: dict[str, Any], policies: str, opponent: str,
            episodes: int, seed: int) -> dict[str, Any]:
-    """The trained policy in each seat in turn, ``opponent`` in every other: wins, draws and losses per seat (a win
-    is a positive final return, a loss a negative one), and the mean return over all seats' games (eval.json's)."""
+    """The trained policy in each seat in turn, ``opponent`` in every other: ``seat_record`` per seat, and the mean
+    return over all seats' games (eval.json's)."""
     players, spaces = policy_players(algorithm, algo_cfg, env_id, weights, policies)
     env = make_aec(env_id)
-    result: dict[str, Any] = {"opponent": opponent, "episodes": episodes, "seats": {}}
-    every: list[float] = []
+    seats, every = {}, []
     for k, seat in enumerate(spaces.agents):
-        rival = make_opponent(opponent, seed=seed + k)
-        seats = {agent: players[agent] if agent == seat else rival for agent in spaces.agents}
-        returns = [play_game(env, seats, seed=seed + 1000 * k + i)[seat] for i in range(episodes)]
+        seats[seat], returns = seat_record(env, seat, players[seat], make_opponent(opponent, seed=seed + k), episodes,
+                                           seed + 1000 * k)
         every += returns
-        result["seats"][seat] = {"wins": sum(r > 0 for r in returns), "draws": sum(r == 0 for r in returns),
-                                 "losses": sum(r < 0 for r in returns), "mean_return": float(np.mean(returns))}
     env.close()
-    return {**result, "mean_return": float(np.mean(every)), "std_return": float(np.std(every))}
+    return {"opponent": opponent, "episodes": episodes, "seats": seats, "mean_return": float(np.mean(every)),
+            "std_return": float(np.std(every))}
+
+
+def seat_record(env: Any, seat: str, player: Any, rival: Any, episodes: int, seed: int
+                ) -> tuple[dict[str, Any], list[float]]:
+    """``player`` in ``seat``, ``rival`` everywhere else, for ``episodes`` games: wins, draws and losses (a positive,
+    zero or negative final return) with the mean return, and the returns themselves."""
+    seats = {agent: player if agent == seat else rival for agent in env.possible_agents}
+    returns = [play_game(env, seats, seed=seed + i)[seat] for i in range(episodes)]
+    return {"wins": sum(r > 0 for r in returns), "draws": sum(r == 0 for r in returns),
+            "losses": sum(r < 0 for r in returns), "mean_return": float(np.mean(returns))}, returns

@@ -108,7 +108,8 @@ def maskable_ppo(seed: int, budget: int) -> tuple[int, float, dict[str, Any]]:
     from sb3_contrib import MaskablePPO
     from sb3_contrib.common.wrappers import ActionMasker
 
-    from agentlab.opponents import make_opponent, play_game
+    from agentlab.arena import seat_record
+    from agentlab.opponents import make_opponent
     from envs.multiagent import make_aec
 
     class MoverView(gymnasium.Env):
@@ -146,15 +147,10 @@ def maskable_ppo(seed: int, budget: int) -> tuple[int, float, dict[str, Any]]:
             return int(model.predict(obs["observation"], action_masks=obs["action_mask"].astype(bool),
                                      deterministic=True)[0])
 
-    game, result = make_aec(CONNECT_FOUR), {}
-    for name in ("random", "heuristic"):
-        result[name] = {}
-        for k, seat in enumerate(game.possible_agents):
-            rival = make_opponent(name, seed=1 + k)
-            players = {a: ModelPlayer() if a == seat else rival for a in game.possible_agents}
-            returns = [play_game(game, players, seed=1 + 1000 * k + i)[seat] for i in range(GAMES)]
-            result[name][seat] = {"wins": sum(r > 0 for r in returns), "draws": sum(r == 0 for r in returns),
-                                  "losses": sum(r < 0 for r in returns)}
+    game = make_aec(CONNECT_FOUR)
+    result = {name: {seat: seat_record(game, seat, ModelPlayer(), make_opponent(name, seed=1 + k), GAMES,
+                                       1 + 1000 * k)[0] for k, seat in enumerate(game.possible_agents)}
+              for name in ("random", "heuristic")}
     return budget, wall, result
 
 
