@@ -76,7 +76,8 @@ PRESETS: tuple[Preset, ...] = (
         lr=2.3e-3, batch_size=64, buffer_size=100_000, learning_starts=1_024, replay_ratio=0.5,
         target_update_period=64, epsilon_decay_steps=8_000, epsilon_end=0.04, apex_epsilon=0.04,
         hidden_sizes=(256, 256), fragment_length=256,
-        v_min=0.0, v_max=100.0,  # C51's support when the ablation turns it on: returns ≤ 1/(1 − γ)
+        # C51's support when the ablation turns it on: returns ≤ 1/(1 − γ)
+        v_min=0.0, v_max=100.0, support_spacing="linear",
     ), "rl-baselines3-zoo hyperparams/dqn.yml CartPole-v1, target refreshed twice per burst (agentlab tuning)"),
     # Adam stands in for the paper's RMSProp (lr 2.5e-4); ε-decay and replay start count agent steps.
     Preset(("dqn",), ATARI, dict(
@@ -100,7 +101,7 @@ PRESETS: tuple[Preset, ...] = (
     # Tuned on 5 seeds: (256,) hidden layers solved all five, (128,) stalled near 150 on one in five.
     Preset(("rainbow",), CARTPOLE, dict(
         lr=1e-3, adam_eps=1e-8, batch_size=64, buffer_size=50_000, learning_starts=1_000,
-        replay_ratio=0.5, target_update_period=250, v_min=0.0, v_max=100.0, num_atoms=51,
+        replay_ratio=0.5, target_update_period=250, v_min=0.0, v_max=100.0, num_atoms=51, support_spacing="linear",
         hidden_sizes=(256,), head_hidden=(256,), beta_steps=25_000, fragment_length=16,
     ), "agentlab tuning on CartPole-v1, 5 seeds"),
     # Frames = 4 env steps.
@@ -109,7 +110,7 @@ PRESETS: tuple[Preset, ...] = (
         learning_starts=20_000,  # 80k frames
         replay_ratio=0.25,  # one update every 4 steps
         target_update_period=2_000,  # 32k frames = 8k env steps = 2k learner steps
-        v_min=-10.0, v_max=10.0, num_atoms=51, noisy_sigma0=0.5, alpha=0.5, beta0=0.4,
+        v_min=-10.0, v_max=10.0, num_atoms=51, support_spacing="linear", noisy_sigma0=0.5, alpha=0.5, beta0=0.4,
         beta_steps=2_500_000,  # β → 1 over training: 10M env steps = 2.5M learner steps
         encoder="nature_cnn_torso", head_hidden=(512,), steps=10_000_000,
     ), "Hessel et al. 2018, Table 1 (Atari)"),
@@ -119,7 +120,7 @@ PRESETS: tuple[Preset, ...] = (
     # MinAtar: the support spans ±100.
     Preset(("rainbow",), MINATAR, dict(
         lr=1e-4, adam_eps=3.125e-4, batch_size=32, buffer_size=100_000, learning_starts=1_000,
-        replay_ratio=0.25, target_update_period=250, v_min=-100.0, v_max=100.0, num_atoms=51,
+        replay_ratio=0.25, target_update_period=250, v_min=-100.0, v_max=100.0, num_atoms=51, support_spacing="linear",
         beta_steps=1_250_000, encoder="minatar_cnn", head_hidden=(), steps=5_000_000,
     ), "Obando-Ceron & Castro 2021, Revisiting Rainbow, MinAtar setting (Dopamine gin files)"),
     # A2C and A3C: 5-step fragments of 8 envs per worker everywhere (16 envs with the 2 default workers). With one

@@ -52,7 +52,7 @@ def chain_fragment(rng: np.random.Generator, length: int, worker: int = 0) -> Fr
 def test_learner_finds_known_q_values(flags: dict) -> None:
     cfg = DQNConfig(**flags, gamma=GAMMA, lr=3e-3, batch_size=32, learning_starts=200, replay_ratio=1.0,
                     target_update_period=50, hidden_sizes=(32,), head_hidden=(32,) if flags else (),
-                    v_min=0.0, v_max=12.0, noisy_sigma0=0.1, beta_steps=1_000, loss="mse")
+                    v_min=0.0, v_max=12.0, support_spacing="linear", noisy_sigma0=0.1, beta_steps=1_000, loss="mse")
     space = gym.spaces.Box(0, 1, (2,), np.float32)
     learner = DQNLearner(cfg, space, gym.spaces.Discrete(2), seed=0)
     rng = np.random.default_rng(0)

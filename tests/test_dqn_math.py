@@ -12,7 +12,7 @@ from torch.nn import functional as F
 
 from agentlab.dqn.actor import DQNActor, apex_floor
 from agentlab.dqn.config import DQNConfig
-from agentlab.dqn.losses import c51_loss, categorical_projection, td_loss
+from agentlab.dqn.losses import c51_loss, categorical_projection, support_atoms, td_loss, value_h, value_h_inverse
 from agentlab.dqn.networks import NoisyLinear, QNetwork, build_q_network, dueling_combine, update_target
 from agentlab.encoders import make_encoder
 from agentlab.presets import RAINBOW_FLAGS
@@ -109,7 +109,7 @@ def test_dueling_aggregation() -> None:
 
 
 def test_distributional_q_values_are_expectations() -> None:
-    cfg = DQNConfig(distributional=True, num_atoms=4, v_min=0.0, v_max=3.0)
+    cfg = DQNConfig(distributional=True, num_atoms=4, v_min=0.0, v_max=3.0, support_spacing="linear")
     net = QNetwork(make_encoder(gym.spaces.Box(-1, 1, (2,), np.float32), "mlp", hidden_sizes=(8,)), 3, cfg)
     out = net(torch.zeros(5, 2))
     assert out.shape == (5, 3, 4)
@@ -192,3 +192,26 @@ def test_encoder_adapter_handles_images_and_discrete() -> None:
                           gym.spaces.Box(0, 255, (4, 84, 84), np.uint8), gym.spaces.Discrete(6))
     assert net.encoder.features_dim == 64 * 7 * 7
     assert net(torch.zeros(2, 4, 84, 84, dtype=torch.uint8)).shape == (2, 6, 51)
+
+
+def test_categorical_projection_on_an_uneven_support_keeps_the_mean() -> None:
+    support = torch.tensor([-3.0, -1.0, 0.0, 1.0, 3.0], dtype=torch.float64)
+    next_probs = torch.tensor([[0.0, 0.0, 1.0, 0.0, 0.0], [0.0, 0.0, 0.0, 0.5, 0.5]], dtype=torch.float64)
+    rewards = torch.tensor([2.0, -1.5], dtype=torch.float64)
+    discounts = torch.tensor([0.9, 1.0], dtype=torch.float64)
+    projected = categorical_projection(next_probs, rewards, discounts, support)
+    # Row 0: T̂z = 2 (the atom at 0), halfway between the atoms 1 and 3.
+    # Row 1: T̂z = −0.5 → halves on −1 and 0; 1.5 → 3/4 on 1, 1/4 on 3.
+    expected = torch.tensor([[0.0, 0.0, 0.0, 0.5, 0.5], [0.0, 0.25, 0.25, 0.375, 0.125]], dtype=torch.float64)
+    torch.testing.assert_close(projected, expected)
+    torch.testing.assert_close(projected @ support, torch.tensor([2.0, 0.5], dtype=torch.float64))  # r + γ E[Z]
+
+
+def test_h_spaced_support() -> None:
+    x = torch.tensor([-300.0, -1.0, 0.0, 0.5, 1000.0], dtype=torch.float64)
+    torch.testing.assert_close(value_h_inverse(value_h(x)), x)
+    torch.testing.assert_close(value_h(torch.tensor([3.0])), torch.tensor([1.003]))  # √4 − 1 + 0.003
+    atoms = support_atoms(-500.0, 500.0, 51, "h")
+    assert atoms[0] == -500.0 and atoms[-1] == 500.0 and abs(float(atoms[25])) < 1e-6
+    gaps = atoms.diff()
+    assert (gaps > 0).all() and gaps[25] < 3.0 < 30.0 < gaps[-1]  # dense near 0, sparse at the ends

@@ -55,10 +55,12 @@ class DQNConfig(MemorySettings):
     """C51 categorical return distribution with a cross-entropy loss (Bellemare et al. 2017)."""
     num_atoms: int = setting(51, ge=2, fixed=True)
     """Atoms of the categorical support."""
-    v_min: float = -10.0
+    v_min: float = -500.0
     """Lowest atom of the support."""
-    v_max: float = 10.0
+    v_max: float = 500.0
     """Highest atom of the support."""
+    support_spacing: str = setting("h", choices=("h", "linear"), fixed=True)
+    """C51 atoms even in Pohlen et al. 2018's h(x) (``h``: dense near 0, reaching any return scale) or ``linear``."""
     prioritized: bool = setting(False, fixed=True)
     """Proportional prioritized replay (Schaul et al. 2016)."""
     alpha: float = setting(0.5, ge=0)

@@ -56,29 +56,47 @@ def td_loss(
     return per_sample.mean(), {"td_error": td_error, "priority": td_error.abs(), "q_taken": q_taken.detach()}
 
 
+def value_h(x: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """Pohlen et al. 2018's value rescaling ``h(x) = sign(x)(√(|x| + 1) − 1) + εx``: about x near 0, √|x| far out."""
+    return torch.sign(x) * (torch.sqrt(x.abs() + 1.0) - 1.0) + eps * x
+
+
+def value_h_inverse(y: torch.Tensor, eps: float = 1e-3) -> torch.Tensor:
+    """``h⁻¹(y) = sign(y)(((√(1 + 4ε(|y| + 1 + ε)) − 1) / 2ε)² − 1)`` (Pohlen et al. 2018, Prop. A.2)."""
+    return torch.sign(y) * (((torch.sqrt(1.0 + 4.0 * eps * (y.abs() + 1.0 + eps)) - 1.0) / (2.0 * eps)) ** 2 - 1.0)
+
+
+def support_atoms(v_min: float, v_max: float, num_atoms: int, spacing: str) -> torch.Tensor:
+    """The C51 support ``[N]`` from ``v_min`` to ``v_max``: evenly spaced (``linear``, Bellemare et al. 2017), or
+    evenly spaced in ``h`` (``h``): atoms dense near 0 and sparse far out, so one default support reaches returns
+    of any scale, from a sparse goal's 1 to a few hundred."""
+    if spacing == "linear":
+        return torch.linspace(v_min, v_max, num_atoms)
+    ends = value_h(torch.tensor([v_min, v_max], dtype=torch.float64))
+    return value_h_inverse(torch.linspace(float(ends[0]), float(ends[1]), num_atoms, dtype=torch.float64)).float()
+
+
 def categorical_projection(
     next_probs: torch.Tensor, rewards: torch.Tensor, discounts: torch.Tensor, support: torch.Tensor
 ) -> torch.Tensor:
     """Project the distribution of ``r + γ^k Z(s', a*)`` onto the fixed support (Bellemare et al. Alg. 1).
 
-    ``next_probs [B, N]`` sits on ``support [N]`` (evenly spaced, v_min … v_max). Each shifted atom
-    ``T̂z_j = r + γ^k z_j`` is clipped to [v_min, v_max] and its mass split between its two neighbours
-    in proportion to closeness. Where ``T̂z_j`` lands exactly on an atom (b_j integer, l = u) the whole
-    mass goes there; Algorithm 1 as printed would drop it. No loop over the batch: one ``scatter_add_``.
+    ``next_probs [B, N]`` sits on ``support [N]`` (increasing, v_min … v_max; evenly spaced or not). Each
+    shifted atom ``T̂z_j = r + γ^k z_j`` is clipped to [v_min, v_max] and its mass split between its two
+    neighbours ``z_l ≤ T̂z_j ≤ z_u`` in proportion to closeness, ``(T̂z_j − z_l) / (z_u − z_l)`` to the upper one,
+    which keeps the mean; on an evenly spaced support this is Algorithm 1. Where ``T̂z_j`` lands exactly on an atom
+    the whole mass goes there (Algorithm 1 as printed would drop it). No loop over the batch: one ``scatter_add_``.
     """
     num_atoms = support.shape[0]
-    v_min, v_max = support[0], support[-1]
-    delta_z = (v_max - v_min) / (num_atoms - 1)
     tz = rewards.unsqueeze(1) + discounts.unsqueeze(1) * support.unsqueeze(0)  # [B, N] T̂z_j = r + γ^k z_j
-    tz = torch.clamp(tz, v_min, v_max)  # [B, N] clipped to [v_min, v_max]
-    b = (tz - v_min) / delta_z  # [B, N] b_j ∈ [0, N − 1]
-    lower = b.floor()  # [B, N] l
-    upper_weight = b - lower  # [B, N] (b − l): share of the upper neighbour; 0 when b is an atom
-    lower_idx = lower.long()
-    upper_idx = (lower_idx + 1).clamp(max=num_atoms - 1)  # u = l + 1 (its share is 0 whenever it is clamped)
+    tz = torch.clamp(tz, support[0], support[-1])  # [B, N] clipped to [v_min, v_max]
+    upper_idx = torch.searchsorted(support, tz).clamp(1, num_atoms - 1)  # [B, N] u: the first atom ≥ T̂z_j (≥ 1)
+    lower_idx = upper_idx - 1  # [B, N] l
+    z_lower, z_upper = support[lower_idx], support[upper_idx]
+    upper_weight = (tz - z_lower) / (z_upper - z_lower)  # [B, N] share of the upper neighbour; 1 when T̂z_j = z_u
     projected = torch.zeros_like(next_probs)  # [B, N] m
-    projected.scatter_add_(1, lower_idx, next_probs * (1.0 - upper_weight))  # m_l += p_j (u − b_j)
-    projected.scatter_add_(1, upper_idx, next_probs * upper_weight)  # m_u += p_j (b_j − l)
+    projected.scatter_add_(1, lower_idx, next_probs * (1.0 - upper_weight))  # m_l += p_j (z_u − T̂z_j) / Δ
+    projected.scatter_add_(1, upper_idx, next_probs * upper_weight)  # m_u += p_j (T̂z_j − z_l) / Δ
     return projected
 
 

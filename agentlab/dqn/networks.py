@@ -18,6 +18,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from agentlab.dqn.config import DQNConfig
+from agentlab.dqn.losses import support_atoms
 from agentlab.encoders import build_encoder
 from agentlab.memory import Memory, TensorState, build_memory, encode
 
@@ -100,7 +101,8 @@ class QNetwork(nn.Module):
         stream = dict(hidden=cfg.head_hidden, noisy=cfg.noisy, sigma0=cfg.noisy_sigma0)
         self.advantage = mlp_stream(features_dim, out_dim=num_actions * self.atoms, **stream)
         self.value = mlp_stream(features_dim, out_dim=self.atoms, **stream) if cfg.dueling else None
-        self.register_buffer("support", torch.linspace(cfg.v_min, cfg.v_max, cfg.atoms), persistent=False)
+        self.register_buffer("support", support_atoms(cfg.v_min, cfg.v_max, cfg.atoms, cfg.support_spacing),
+                             persistent=False)
         self.noisy_layers = [m for m in self.modules() if isinstance(m, NoisyLinear)]
 
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
