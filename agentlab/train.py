@@ -70,6 +70,9 @@ def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = Non
     check_resume(algorithm.config_cls, saved_algo, algo_over)
     run_values.update({**saved_run, **run_over})
     algo_values.update({**saved_algo, **algo_over})
+    steps = int(run_values.get("steps", RunConfig.steps))
+    for name, fraction in getattr(algorithm.config_cls, "budget_fractions", {}).items():
+        algo_values.setdefault(name, max(1, int(fraction * steps)))  # a schedule that scales with the budget
     # Every field's type and range, and each config's own cross-field checks, before anything starts.
     run_cfg = validate(RunConfig(**{**run_values, "algo": algo, "env": env_id}))
     algo_cfg = validate(algorithm.config_cls(**algo_values))

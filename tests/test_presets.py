@@ -62,3 +62,14 @@ def test_presets_are_fresh_dicts():
     preset("a2c", "CartPole-v1")["workers"] = 99
     assert preset("a2c", "CartPole-v1")["workers"] == 2
     assert preset("rainbow", "CartPole-v1") is not RAINBOW_FLAGS
+
+
+def test_exploration_follows_the_budget_unless_set() -> None:
+    from agentlab.train import resolve
+
+    def decay(**values) -> int:
+        return resolve({"algo": "dqn", "env": "Acrobot-v1", **values})[1].epsilon_decay_steps
+
+    assert decay(steps=80_000) == 8_000 and decay(steps=2_000_000) == 200_000  # a tenth of the run
+    assert decay(steps=80_000, epsilon_decay_steps=3) == 3  # the user's value wins
+    assert resolve({"algo": "dqn", "env": "CartPole-v1", "steps": 1_000_000})[1].epsilon_decay_steps == 8_000  # a row

@@ -7,12 +7,16 @@ the same config with the flags on (``agentlab.presets.RAINBOW_FLAGS``), not a su
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import ClassVar
 
 from agentlab.config import MemorySettings, invalid, names_in, setting
 
 
 @dataclass
 class DQNConfig(MemorySettings):
+    budget_fractions: ClassVar[dict[str, float]] = {"epsilon_decay_steps": 0.1}
+    """Schedule lengths that a run sets to this fraction of its ``steps`` unless given (SB3's exploration_fraction)."""
+
     lr: float = setting(1e-3, gt=0)
     """Adam learning rate."""
     adam_eps: float = setting(1e-8, gt=0)
@@ -38,7 +42,7 @@ class DQNConfig(MemorySettings):
     epsilon_end: float = setting(0.05, ge=0, le=1)
     """ε after the linear decay."""
     epsilon_decay_steps: int = setting(10_000, ge=0)
-    """Env steps (all workers) over which ε decays linearly from ``epsilon_start`` to ``epsilon_end``."""
+    """Env steps (all workers) of ε's linear decay to ``epsilon_end``; in a run, a tenth of its ``steps`` unless set."""
     apex_epsilon: float = setting(0.4, ge=0, le=1)
     """Ape-X base ε: with N > 1 workers, worker i's ε never drops below ε^(1 + 7i/(N − 1))."""
     double: bool = False
