@@ -98,6 +98,8 @@ PRESETS: tuple[Preset, ...] = (
     ), "Young & Tian 2019 (MinAtar), Sec. 4 and examples/dqn.py"),
     # Rainbow: all components on, on every env.
     Preset(("rainbow",), EVERY_ENV, RAINBOW_FLAGS, "Hessel et al. 2018, Sec. 3: the six components"),
+    Preset(("rainbow",), EVERY_ENV, {"lr": 1e-3},
+           "ours: Rainbow's defaults on Acrobot, MountainCar and LunarLander (docs/benchmarks.md, classic control)"),
     # Tuned on 5 seeds: (256,) hidden layers solved all five, (128,) stalled near 150 on one in five.
     Preset(("rainbow",), CARTPOLE, dict(
         lr=1e-3, adam_eps=1e-8, batch_size=64, buffer_size=50_000, learning_starts=1_000,
@@ -181,7 +183,7 @@ PRESETS: tuple[Preset, ...] = (
     Preset(("dqn", "rainbow") + TABULAR, BOARD_GAMES, {"envs_per_worker": 8, "fragment_length": 4},
            "ours: 8 games a worker, each agent's turns shipped 4 at a time (benchmarks/games.py)"),
     Preset(("dqn",), BOARD_GAMES, {"epsilon_decay_steps": 100_000, "epsilon_end": 0.02, "double": True,
-                                   "apex_epsilon": 0.02},
+                                   "apex_epsilon": 0.02, "lr": 1e-3},
            "ours: self-play tic-tac-toe, 0 losses to minimax in both seats (docs/benchmarks.md, issue 11); an Ape-X "
            "floor of 0.4 on one worker made its games' opponent 40% random (29 losses with 2 Ray workers)"),
     Preset(TABULAR, BOARD_GAMES, {"alpha": 0.5, "epsilon": 0.3, "epsilon_decay": 0.99992, "epsilon_min": 0.01,

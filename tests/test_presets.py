@@ -32,7 +32,7 @@ def test_an_env_without_a_row_gets_only_the_rows_for_every_env():
     assert preset("dqn", "Acrobot-v1") == {}
     assert preset("ppo", "LunarLander-v3") == {}
     assert preset("a2c", "Acrobot-v1") == preset("a3c", "Acrobot-v1") == {"fragment_length": 5, "envs_per_worker": 8}
-    assert preset("rainbow", "MountainCar-v0") == RAINBOW_FLAGS
+    assert preset("rainbow", "MountainCar-v0") == {**RAINBOW_FLAGS, "lr": 1e-3}
     assert preset("q_learning", "FrozenLake-v1") == {"fragment_length": 1, "workers": 1}
     assert preset("dyna_q", "agentlab/TMaze-v0") == {"fragment_length": 1, "workers": 1, "in_flight": 1}
     assert preset("not_an_algo", "CartPole-v1") == {}

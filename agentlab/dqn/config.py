@@ -17,8 +17,8 @@ class DQNConfig(MemorySettings):
     budget_fractions: ClassVar[dict[str, float]] = {"epsilon_decay_steps": 0.1}
     """Schedule lengths that a run sets to this fraction of its ``steps`` unless given (SB3's exploration_fraction)."""
 
-    lr: float = setting(1e-3, gt=0)
-    """Adam learning rate."""
+    lr: float = setting(2.5e-4, gt=0)
+    """Adam learning rate (Nature DQN's 2.5e-4: 1e-3 left CartPole's greedy policy swinging between 90 and 500)."""
     adam_eps: float = setting(1e-8, gt=0)
     """Adam's ε (Rainbow uses 1.5e-4, i.e. 0.01 / batch size)."""
     gamma: float = setting(0.99, ge=0, le=1)
