@@ -14,8 +14,8 @@ from agentlab.config import MemorySettings, invalid, names_in, setting
 
 @dataclass
 class DQNConfig(MemorySettings):
+    # Schedule lengths that a run sets to this fraction of its ``steps`` unless given (SB3's exploration_fraction).
     budget_fractions: ClassVar[dict[str, float]] = {"epsilon_decay_steps": 0.1}
-    """Schedule lengths that a run sets to this fraction of its ``steps`` unless given (SB3's exploration_fraction)."""
 
     lr: float = setting(2.5e-4, gt=0)
     """Adam learning rate (Nature DQN's 2.5e-4: 1e-3 left CartPole's greedy policy swinging between 90 and 500)."""
