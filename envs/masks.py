@@ -18,7 +18,8 @@ import numpy as np
 class MaskedBox(gymnasium.spaces.Box):
     """A flat float32 Box: ``features`` observation entries, then a 0/1 mask over ``num_actions`` actions.
 
-    ``source`` is the space it flattens (``Dict(observation, action_mask)``, or an observation space alone)."""
+    ``source`` is the space it flattens (``Dict(observation, action_mask)``, or an observation space alone);
+    ``board`` the features' own ``[H, W, C]`` shape when they are one board of planes (a grid encoder can use it)."""
 
     def __init__(self, low: np.ndarray, high: np.ndarray, num_actions: int, source: gymnasium.Space,
                  seed: int | None = None):
@@ -28,11 +29,10 @@ class MaskedBox(gymnasium.spaces.Box):
         self.num_actions = num_actions
         self.features = int(len(low))
         self.source = source
-        inner = source["observation"] if is_masked(source) else source
-        board = isinstance(inner, gymnasium.spaces.Box) and len(inner.shape) == 3 and inner.shape != (self.features,)
-        self.board: tuple[int, ...] | None = tuple(inner.shape) if board and np.prod(inner.shape) == self.features \
-            else None
-        """The features' own ``[H, W, C]`` shape when they are one board of planes (a grid encoder can use it)."""
+        inner = observation_part(source)
+        board = isinstance(inner, gymnasium.spaces.Box) and len(inner.shape) == 3 and \
+            np.prod(inner.shape) == self.features
+        self.board: tuple[int, ...] | None = tuple(inner.shape) if board else None
 
     def sample(self, mask: Any = None, probability: Any = None) -> np.ndarray:
         obs = super().sample()
@@ -48,11 +48,16 @@ def is_masked(space: gymnasium.Space) -> bool:
     return isinstance(space, gymnasium.spaces.Dict) and set(space.spaces) == {"observation", "action_mask"}
 
 
+def observation_part(space: gymnasium.Space) -> gymnasium.Space:
+    """The observation of a ``Dict(observation, action_mask)`` space; any other space is all observation."""
+    return space["observation"] if is_masked(space) else space
+
+
 def masked_box(space: gymnasium.Space, extra: int = 0) -> MaskedBox:
     """The ``MaskedBox`` of a ``Dict(observation, action_mask)`` space, or of an observation space with no mask
     (0 mask entries), with ``extra`` more 0/1 feature entries (an agent id) after the observation's. The
     observation is flattened as gymnasium flattens it: a Box ravelled, a Discrete one-hot, a Dict or Tuple joined."""
-    inner = space["observation"] if is_masked(space) else space
+    inner = observation_part(space)
     try:
         flat = gymnasium.spaces.flatten_space(inner)
     except NotImplementedError:
@@ -66,8 +71,8 @@ def masked_box(space: gymnasium.Space, extra: int = 0) -> MaskedBox:
 def flatten_masked(space: MaskedBox, obs: Any, extra: np.ndarray | None = None) -> np.ndarray:
     """An observation of ``space.source`` (with ``extra`` entries, an agent id) as the flat vector of ``space``."""
     masked = is_masked(space.source)
-    inner = space.source["observation"] if masked else space.source
-    parts = [np.asarray(gymnasium.spaces.flatten(inner, obs["observation"] if masked else obs), np.float32).ravel()]
+    parts = [np.asarray(gymnasium.spaces.flatten(observation_part(space.source), obs["observation"] if masked else obs),
+                        np.float32).ravel()]
     if extra is not None:
         parts.append(np.asarray(extra, np.float32))
     if masked:
@@ -77,8 +82,7 @@ def flatten_masked(space: MaskedBox, obs: Any, extra: np.ndarray | None = None) 
 
 def binary_features(space: MaskedBox) -> bool:
     """Every feature is an integer 0 or 1 (a board of pieces, a one-hot), not merely a float in [0, 1]."""
-    inner = space.source["observation"] if is_masked(space.source) else space.source
-    flat = gymnasium.spaces.flatten_space(inner)
+    flat = gymnasium.spaces.flatten_space(observation_part(space.source))
     return bool(np.issubdtype(flat.dtype, np.integer) or flat.dtype == bool) and bool(
         np.all(flat.low == 0) and np.all(flat.high == 1))
 
