@@ -38,6 +38,7 @@ REGISTRY: dict[str, str] = {
     "a3c": "agentlab.a2c:A3C",
     "ppo": "agentlab.ppo:PPO",
     "dyna_q": "agentlab.dyna:DYNA_Q",
+    "dreamer": "agentlab.dreamer:DREAMER",
 }
 
 
