@@ -111,6 +111,8 @@ def test_no_illegal_move_in_10k_masked_steps(algo):
     """Every algorithm, exploring as in training, only ever picks actions the observation's mask allows."""
     if algo == "dyna_q":
         pytest.skip("Dyna-Q plans in a tabular model of one env; it has no multi-agent learner")
+    if algo == "dreamer":
+        pytest.skip("Dreamer's actor carries its model state between turns, which the game worker does not keep")
     worker = worker_for(algo, T=16, games=8)
     fragments = []
     for actor in worker.actors.values():  # what each actor turns into its payload (A3C ships gradients of it)

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from agentlab.config import ConfigError
 from agentlab.core import Extras, Fragment, State
 from agentlab.dreamer.config import DreamerConfig
 from agentlab.dreamer.losses import unimix
@@ -57,6 +58,9 @@ class DreamerActor:
     @torch.inference_mode()
     def act(self, obs: np.ndarray, state: State, episode_start: np.ndarray, explore: bool = True
             ) -> tuple[np.ndarray, State, Extras]:
+        if not state:
+            raise ConfigError("dreamer acts through its world model's filter and needs a worker that keeps its state "
+                              "between steps; multi-agent envs do not yet (as with memory)")
         keep = ~episode_start[:, None]  # [E, 1]
         carried = {name: np.where(keep, value, 0).astype(np.float32) for name, value in state.items()}
         extras = {f"state.{name}": value for name, value in carried.items()}
