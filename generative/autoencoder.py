@@ -12,7 +12,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from generative.networks import ConvDecoder, ConvEncoder
+from generative.networks import ConvEncoder, make_decoder
 
 
 def mask_noise(x: torch.Tensor, fraction: float, generator: torch.Generator | None = None) -> torch.Tensor:
@@ -24,11 +24,12 @@ def mask_noise(x: torch.Tensor, fraction: float, generator: torch.Generator | No
 class Autoencoder(nn.Module):
     """``encode``: image ``[B, C, S, S]`` → code ``[B, latent_dim]``; ``decode``: code → image in ``[0, 1]``."""
 
-    def __init__(self, in_channels: int, image_size: int, latent_dim: int, channels: tuple[int, ...]) -> None:
+    def __init__(self, in_channels: int, image_size: int, latent_dim: int, channels: tuple[int, ...],
+                 decoder_kind: str = "conv") -> None:
         super().__init__()
         self.encoder = ConvEncoder(in_channels, image_size, channels)
         self.to_code = nn.Linear(self.encoder.features_dim, latent_dim)
-        self.decoder = ConvDecoder(latent_dim, in_channels, image_size, channels)
+        self.decoder = make_decoder(decoder_kind, latent_dim, in_channels, image_size, channels)
         self.features_dim = latent_dim
 
     def encode(self, x: torch.Tensor) -> torch.Tensor:

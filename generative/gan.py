@@ -14,7 +14,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generative.networks import ConvDecoder, ConvEncoder
+from generative.networks import ConvEncoder, make_decoder
 
 
 def dcgan_init(module: nn.Module) -> None:
@@ -44,14 +44,15 @@ class Discriminator(nn.Module):
 
 
 class GAN(nn.Module):
-    """A generator and its discriminator; class-conditional (AC-GAN) when ``num_classes`` is positive."""
+    """A generator and its discriminator; class-conditional (AC-GAN) when ``num_classes`` is positive; the
+    generator is ``generative.networks.DECODERS[decoder_kind]`` with batch normalisation."""
 
     def __init__(self, in_channels: int, image_size: int, latent_dim: int, channels: tuple[int, ...],
-                 num_classes: int = 0) -> None:
+                 num_classes: int = 0, decoder_kind: str = "conv") -> None:
         super().__init__()
         self.latent_dim, self.num_classes = latent_dim, num_classes
-        self.generator = ConvDecoder(latent_dim, in_channels, image_size, channels, batch_norm=True,
-                                     condition_dim=num_classes)
+        self.generator = make_decoder(decoder_kind, latent_dim, in_channels, image_size, channels, batch_norm=True,
+                                      condition_dim=num_classes)
         self.discriminator = Discriminator(in_channels, image_size, channels, num_classes)
         self.apply(dcgan_init)
 

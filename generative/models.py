@@ -14,7 +14,7 @@ from torch import nn
 
 from generative.autoencoder import Autoencoder
 from generative.gan import GAN
-from generative.networks import bottleneck_size
+from generative.networks import DECODERS, bottleneck_size
 from generative.vae import VAE
 
 KINDS = ("ae", "dae", "vae", "cvae", "gan", "cgan")
@@ -41,10 +41,18 @@ class ModelConfig:
     """Filters of each stride-2 stage of the encoder (the decoder mirrors them)."""
     num_classes: int = 3
     """Classes a conditional kind (``cvae``, ``cgan``) takes; unused by the others."""
+    decoder: str = "conv"
+    """The decoder / generator, one of ``generative.networks.DECODERS``: ``conv`` (DCGAN's) or, for the
+    conditional kinds, ``layered`` (the class draws one object's mask, placed by a spatial transformer)."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
             raise ValueError(f"unknown model {self.kind!r}; choose one of {', '.join(KINDS)}")
+        if self.decoder not in DECODERS:
+            raise ValueError(f"unknown decoder {self.decoder!r}; choose one of {', '.join(DECODERS)}")
+        if self.decoder == "layered" and self.kind not in CONDITIONAL:
+            raise ValueError(f"the layered decoder draws its object from the class: use it with "
+                             f"{' or '.join(CONDITIONAL)}, not {self.kind}")
         if min(self.latent_dim, self.in_channels, self.num_classes) < 1:
             raise ValueError("latent_dim, in_channels and num_classes must each be at least 1")
         self.channels = tuple(self.channels)
@@ -60,10 +68,10 @@ def build_model(config: ModelConfig) -> nn.Module:
     """A freshly initialised model of ``config.kind``."""
     shape = (config.in_channels, config.image_size, config.latent_dim, config.channels)
     if config.kind in ("ae", "dae"):
-        return Autoencoder(*shape)
+        return Autoencoder(*shape, decoder_kind=config.decoder)
     if config.kind in ("vae", "cvae"):
-        return VAE(*shape, num_classes=config.classes)
-    return GAN(*shape, num_classes=config.classes)
+        return VAE(*shape, num_classes=config.classes, decoder_kind=config.decoder)
+    return GAN(*shape, num_classes=config.classes, decoder_kind=config.decoder)
 
 
 def load_model(path: str | Path) -> tuple[nn.Module, ModelConfig]:

@@ -6,7 +6,9 @@ Each stage halves (encoder) or doubles (decoder) the spatial size with a 4×4 st
 
 - ``ConvEncoder``: image ``[B, C, H, W]`` → features ``[B, features_dim]`` (the flattened last stage);
 - ``ConvDecoder``: code ``[B, latent_dim]`` → image ``[B, C, H, W]`` in ``[0, 1]``; ``features_dim`` is the
-  code size it reads.
+  code size it reads;
+- ``LayeredDecoder``: the same contract, drawing a background and one object placed on it by a spatial
+  transformer; ``DECODERS`` names both, and ``make_decoder(name, ...)`` builds one.
 
 Following Radford et al., batch normalisation (when on) skips the encoder's first layer and the decoder's
 output layer; the encoder uses leaky ReLU (slope 0.2), the decoder ReLU.
@@ -17,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 
@@ -89,3 +92,74 @@ class ConvDecoder(nn.Module):
         for stage in self.stages:  # each doubles the side: ... -> [B, out_channels, image_size, image_size]
             hidden = stage(self._with_condition(hidden, condition))
         return hidden
+
+
+class LayeredDecoder(nn.Module):
+    """(code, class) → image as two layers: a smooth background and one object of one colour over it.
+
+    What an object is and where it lies are kept apart. The object's mask ``α`` is drawn in its own frame by
+    a ``ConvDecoder`` that reads the one-hot class at every stage and a ``style_dim``-number style from the
+    code (what the class leaves open, such as a triangle's turn); the rest of the code says where the object
+    lies and how large it is, its colour and the background. A spatial transformer (Jaderberg et al. 2015:
+    an affine sampling grid, bilinear sampling) places the mask, and the image is
+    ``α · colour + (1 − α) · background``: the layered generation of LR-GAN (Yang et al. 2017) and of AIR's
+    one-object case (Eslami et al. 2016). A plain decoder has to learn each shape again at every position,
+    size and colour; this one learns it once per class, in one frame. The mask fades to 0 over the outer
+    eighth of its frame (``window``), so the object is what lies inside the frame (not a frame around a
+    hole), and the background is a 2 × 2 map upsampled bilinearly, a smooth gradient that cannot draw the
+    object itself. Conditional models only: without a class there is nothing to draw the mask from.
+    """
+
+    style_dim = 2
+
+    def __init__(self, latent_dim: int, out_channels: int, image_size: int, channels: Sequence[int],
+                 batch_norm: bool = False, condition_dim: int = 0) -> None:
+        super().__init__()
+        if condition_dim < 1:
+            raise ValueError("the layered decoder draws its object from the class: use it in a conditional model")
+        self.features_dim, self.condition_dim = latent_dim, condition_dim
+        self.out_channels, self.image_size = out_channels, image_size
+        # No batch norm in the mask, even in a GAN: a class's mask must not depend on the rest of the batch.
+        self.mask = ConvDecoder(self.style_dim, 1, image_size, channels, condition_dim=condition_dim)
+        edge = ((1 - torch.linspace(-1, 1, image_size).abs()) * 8).clamp(max=1)  # [S]: 0 at the rim, 1 inside
+        self.register_buffer("window", (edge[:, None] * edge[None, :])[None, None], persistent=False)
+        hidden = 2 * channels[-1]
+        self.layout = nn.Sequential(nn.Linear(latent_dim + condition_dim, hidden), nn.ReLU())
+        self.to_style = nn.Linear(hidden, self.style_dim)
+        self.to_pose = nn.Linear(hidden, 3)  # translation (x, y) and scale, before their squashing
+        self.to_colour = nn.Linear(hidden, out_channels)
+        self.to_background = nn.Linear(hidden, out_channels * 2 * 2)
+
+    @staticmethod
+    def place(pose: torch.Tensor) -> torch.Tensor:
+        """Affine sampling matrices ``[B, 2, 3]`` from image coordinates to the object's frame (both in
+        ``[−1, 1]``): ``u_object = (u_image − t) / s`` for a frame moved to ``t ∈ (−1, 1)²`` and shrunk by
+        ``s ∈ (0.05, 1)``."""
+        t, s = torch.tanh(pose[:, :2]), 0.05 + 0.95 * torch.sigmoid(pose[:, 2:3])  # [B, 2], [B, 1]
+        linear = torch.eye(2, dtype=pose.dtype, device=pose.device) / s[:, :, None]  # [B, 2, 2]
+        return torch.cat([linear, -(t / s)[:, :, None]], 2)  # [B, 2, 3]
+
+    def forward(self, code: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
+        if condition is None:
+            raise ValueError("this decoder is conditional: pass the condition")
+        hidden = self.layout(torch.cat([code, condition], dim=1))  # [B, hidden]
+        drawn = self.mask(self.to_style(hidden), condition) * self.window  # [B, 1, S, S]: α in the object's frame
+        b, size = len(code), self.image_size
+        grid = F.affine_grid(self.place(self.to_pose(hidden)), [b, 1, size, size], align_corners=False)
+        alpha = F.grid_sample(drawn, grid, align_corners=False)  # [B, 1, S, S], zero outside the frame
+        coarse = self.to_background(hidden).view(b, self.out_channels, 2, 2)
+        background = torch.sigmoid(F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False))
+        colour = torch.sigmoid(self.to_colour(hidden))[:, :, None, None]  # [B, C, 1, 1]
+        return alpha * colour + (1 - alpha) * background  # [B, C, S, S]
+
+
+DECODERS = {"conv": ConvDecoder, "layered": LayeredDecoder}
+"""``conv``: DCGAN's transposed convolutions; ``layered``: a background and one placed object."""
+
+
+def make_decoder(name: str, latent_dim: int, out_channels: int, image_size: int, channels: Sequence[int],
+                 batch_norm: bool = False, condition_dim: int = 0) -> nn.Module:
+    """The decoder ``DECODERS[name]``; ``ValueError`` naming the choices for any other name."""
+    if name not in DECODERS:
+        raise ValueError(f"unknown decoder {name!r}; choose one of {', '.join(DECODERS)}")
+    return DECODERS[name](latent_dim, out_channels, image_size, channels, batch_norm, condition_dim)

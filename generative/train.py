@@ -36,6 +36,7 @@ from generative.fid import ClassifierConfig, ShapeClassifier, classify, feature_
 from generative.grid import save_grid
 from generative.losses import class_loss, discriminator_loss, generator_loss, negative_elbo, r1_penalty
 from generative.models import CONDITIONAL, KINDS, WITH_PRIOR, ModelConfig, build_model
+from generative.networks import DECODERS
 from generative.pca import PCA
 from generative.sample import OneLineParser, sample_rows
 from perception.loop import check_clock, save_run, train_for
@@ -299,6 +300,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-size", type=int, default=32, help="side of the square images")
     parser.add_argument("--channels", type=int, nargs="+", default=[32, 64, 128],
                         help="filters of each stride-2 stage (the image side must halve cleanly that often)")
+    parser.add_argument("--decoder", choices=list(DECODERS), default="conv",
+                        help="conv: DCGAN's transposed convolutions; layered (cvae, cgan): the class draws one "
+                             "object's mask, placed by a spatial transformer over a smooth background")
     parser.add_argument("--beta", type=float, default=1.0, help="KL weight of the VAEs (β-VAE when > 1)")
     parser.add_argument("--r1-gamma", type=float, default=1.0, help="the GANs' R1 penalty weight (0: none)")
     parser.add_argument("--gan-learning-rate", type=float, default=1e-3, help="peak Adam rate of both GAN players")
@@ -313,7 +317,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--minutes and --classifier-minutes must be >= 0")
     try:
         config = TrainConfig(model=ModelConfig(kind=args.model, image_size=args.image_size, latent_dim=args.latent_dim,
-                                               channels=tuple(args.channels)), beta=args.beta,
+                                               channels=tuple(args.channels), decoder=args.decoder),
+                             beta=args.beta,
                              r1_gamma=args.r1_gamma, gan_learning_rate=args.gan_learning_rate,
                              acgan_fake_class_loss=args.acgan_fake_class_loss,
                              train_images=args.train_images, eval_images=args.eval_images, clock=args.clock,

@@ -15,20 +15,22 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generative.networks import ConvDecoder, ConvEncoder
+from generative.networks import ConvEncoder, make_decoder
 
 
 class VAE(nn.Module):
-    """A VAE on ``[B, C, S, S]`` images; conditional on ``num_classes`` classes when that is positive."""
+    """A VAE on ``[B, C, S, S]`` images; conditional on ``num_classes`` classes when that is positive; its
+    decoder is ``generative.networks.DECODERS[decoder_kind]``."""
 
     def __init__(self, in_channels: int, image_size: int, latent_dim: int, channels: tuple[int, ...],
-                 num_classes: int = 0) -> None:
+                 num_classes: int = 0, decoder_kind: str = "conv") -> None:
         super().__init__()
         self.latent_dim, self.num_classes = latent_dim, num_classes
         self.encoder = ConvEncoder(in_channels, image_size, channels)
         self.to_mu = nn.Linear(self.encoder.features_dim + num_classes, latent_dim)
         self.to_logvar = nn.Linear(self.encoder.features_dim + num_classes, latent_dim)
-        self.decoder = ConvDecoder(latent_dim, in_channels, image_size, channels, condition_dim=num_classes)
+        self.decoder = make_decoder(decoder_kind, latent_dim, in_channels, image_size, channels,
+                                    condition_dim=num_classes)
         self.features_dim = latent_dim
 
     def _one_hot(self, y: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:

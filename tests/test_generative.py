@@ -24,7 +24,7 @@ from generative.losses import (
     r1_penalty,
 )
 from generative.models import KINDS, ModelConfig, build_model
-from generative.networks import ConvDecoder
+from generative.networks import ConvDecoder, LayeredDecoder
 from generative.pca import PCA
 from generative.ring import RingConfig, mode_coverage, ring_centres, train_ring_gan
 from generative.sample import main as sample_main
@@ -200,6 +200,36 @@ def test_a_conditional_decoder_reads_the_condition_at_every_stage() -> None:
         decoder(z)
 
 
+def test_the_layered_decoder_maps_image_points_into_the_object_frame_by_hand() -> None:
+    # t = (0.5, −0.25), s = 0.25: u_object = (u_image − t) / s.
+    pose = torch.tensor([[math.atanh(0.5), math.atanh(-0.25), math.log(0.2 / 0.75)]])  # s = 0.05 + 0.95 σ(x)
+    matrix = LayeredDecoder.place(pose)[0]  # [2, 3]
+
+    def to_object(x: float, y: float) -> list[float]:
+        return (matrix[:, :2] @ torch.tensor([x, y]) + matrix[:, 2]).tolist()
+
+    assert to_object(0.5, -0.25) == pytest.approx([0, 0], abs=1e-6)  # t is the object's centre
+    assert to_object(0.75, -0.25) == pytest.approx([1, 0], abs=1e-6)  # t + (s, 0): the frame's right edge
+    assert to_object(0.25, 0.0) == pytest.approx([-1, 1], abs=1e-6)  # t + (−s, s): its bottom-left corner
+
+
+def test_the_layered_decoder_paints_the_class_mask_in_one_colour_where_the_pose_puts_it() -> None:
+    decoder = LayeredDecoder(4, 3, 16, (8, 8), condition_dim=3)
+    with torch.no_grad():  # a pose of t = (0.5, 0.5), s = 0.525 (an 8.4 px frame); colour (1, 0, 0)
+        decoder.to_pose.weight.zero_()
+        decoder.to_pose.bias.copy_(torch.tensor([math.atanh(0.5), math.atanh(0.5), 0.0]))
+        decoder.to_colour.weight.zero_()
+        decoder.to_colour.bias.copy_(torch.tensor([20.0, -20.0, -20.0]))
+        decoder.mask.stages[-1][0].weight.zero_()  # the class's mask: its whole frame
+        decoder.mask.stages[-1][0].bias.fill_(20.0)
+    image = decoder(torch.randn(2, 4), torch.eye(3)[[0, 2]])
+    box = slice(9, 15)  # pixel centres inside the frame's window: x and y in 16 · (1.5 ± 0.525 · 7/8) / 2 ⊇ [8.4, 15.6]
+    assert torch.allclose(image[:, :, box, box], torch.tensor([1.0, 0, 0])[:, None, None], atol=1e-4)
+    assert not torch.allclose(image[:, :, :6, :6], torch.tensor([1.0, 0, 0])[:, None, None], atol=0.1)  # background
+    with pytest.raises(ValueError, match="conditional model"):
+        LayeredDecoder(4, 3, 16, (8, 8))
+
+
 @pytest.mark.parametrize("kind", ["gan", "cgan"])
 def test_the_r1_penalty_adds_to_the_discriminator_loss_of_a_gan_step(kind) -> None:
     images, labels = torch.rand(8, 3, 16, 16), torch.arange(8) % 3
@@ -259,6 +289,7 @@ def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
     (["train", "flow"], "invalid choice: 'flow'"),
     (["train", "vae", "--latent-dim", "0"], "latent_dim"),
     (["train", "vae", "--minutes", "-1"], "--minutes"),
+    (["train", "vae", "--decoder", "layered"], "use it with cvae or cgan"),
     (["sample", "missing.pt", "--out", "x.png"], "no weights file"),
     (["sample", "corrupt.pt", "--out", "x.png"], "not a generative weights file"),
 ])
