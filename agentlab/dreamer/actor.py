@@ -65,9 +65,7 @@ class DreamerActor:
         carried = {name: np.where(keep, value, 0).astype(np.float32) for name, value in state.items()}
         extras = {f"state.{name}": value for name, value in carried.items()}
         h, z, action = (torch.from_numpy(carried[name]) for name in ("h", "z", "action"))
-        rssm = self.model.rssm
-        h, _ = rssm.dynamics(h, z, action)  # h_t [E, deter]
-        post = rssm.logits(rssm.posterior(torch.cat([h, self.model.encoder(torch.as_tensor(obs))], -1)))
+        h, _, post = self.model.rssm.filter(h, z, action, self.model.encoder(torch.as_tensor(obs)))  # h_t, q(z_t)
         z = (sample_onehot(post, self.generator) if explore else mode_onehot(post)).flatten(-2)  # [E, S·K]
         log_pi = unimix(self.policy(latent(h, z)), self.cfg.unimix)  # [E, A]
         legal = split_mask(self.obs_space, obs)[1]  # [E, A] or None: an env without a legal-action mask

@@ -78,10 +78,10 @@ class DreamerLearner:
         validate(cfg)
         self.cfg = cfg
         self.device = torch.device(device)
-        self.num_actions = int(action_space.n) if isinstance(action_space, gym.spaces.Discrete) else 0
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
-            model, actor, critic = build_networks(cfg, obs_space, action_space)
+            model, actor, critic = build_networks(cfg, obs_space, action_space)  # refuses non-discrete actions
+        self.num_actions = int(action_space.n)
         self.model, self.actor, self.critic = model.to(self.device), actor.to(self.device), critic.to(self.device)
         self.slow_critic = copy.deepcopy(self.critic).requires_grad_(False)
         adam = dict(eps=cfg.adam_eps, fused=True)
@@ -158,8 +158,8 @@ class DreamerLearner:
         if 0 < cfg.imagine_starts < len(keep):
             keep = keep[torch.randperm(len(keep), generator=self.generator, device=device)[:cfg.imagine_starts]]
         starts = tuple(x.detach().flatten(0, 1)[keep] for x in (post["h"], post["z"], cont_t))
-        return starts, {"model_loss": out.loss.detach(), **{k: out.terms[k] for k in ("decoder", "reward", "kl")},
-                        "continue": out.terms["continue"]}
+        return starts, {"model_loss": out.loss.detach(),
+                        **{name: out.terms[name] for name in ("decoder", "reward", "continue", "kl")}}
 
     @torch.no_grad()
     def imagine(self, h: torch.Tensor, z: torch.Tensor, cont_0: torch.Tensor) -> Imagined:

@@ -67,12 +67,12 @@ class RSSM(nn.Module):
     def __init__(self, cfg: DreamerConfig, embed_dim: int, num_actions: int) -> None:
         super().__init__()
         self.stoch, self.classes, self.unimix = cfg.stoch, cfg.classes, cfg.unimix
-        latent = cfg.stoch * cfg.classes
-        self.img_in = dense_stack(latent + num_actions, cfg.units, 1)  # [z, a] → GRU input
+        latent_size = cfg.stoch * cfg.classes
+        self.img_in = dense_stack(latent_size + num_actions, cfg.units, 1)  # [z, a] → GRU input
         # perception's GRU fits: ``step`` carries the hidden state [1, B, deter] one step at a time.
         self.gru = RecurrentEncoder(cfg.units, cfg.deter, "gru")
-        self.prior = Head(cfg.deter, latent, cfg.units, 1)  # p(ẑ_t | h_t)
-        self.posterior = Head(cfg.deter + embed_dim, latent, cfg.units, 1)  # q(z_t | h_t, x_t)
+        self.prior = Head(cfg.deter, latent_size, cfg.units, 1)  # p(ẑ_t | h_t)
+        self.posterior = Head(cfg.deter + embed_dim, latent_size, cfg.units, 1)  # q(z_t | h_t, x_t)
 
     def logits(self, raw: torch.Tensor) -> torch.Tensor:
         """Raw head output ``[B, S·K]`` → unimixed log-probabilities ``[B, S, K]``."""
@@ -85,6 +85,13 @@ class RSSM(nn.Module):
         h = h[0]
         return h, self.logits(self.prior(h))
 
+    def filter(self, h: torch.Tensor, z: torch.Tensor, prev_action: torch.Tensor, embed: torch.Tensor
+               ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+        """One step of the filter: ``h_t`` from ``(h_{t−1}, z_{t−1}, a_{t−1})``, then the prior's and the posterior's
+        log-probabilities ``[B, S, K]`` there, the posterior reading the embedded observation ``[B, E]``."""
+        h, prior = self.dynamics(h, z, prev_action)
+        return h, prior, self.logits(self.posterior(torch.cat([h, embed], -1)))
+
     def observe(self, embed: torch.Tensor, prev_action: torch.Tensor, h: torch.Tensor, z: torch.Tensor,
                 starts: torch.Tensor, generator: torch.Generator | None = None) -> dict[str, torch.Tensor]:
         """Filter a sequence: ``embed [T, B, E]``, the action before each step ``[T, B, A]``, from ``(h, z)``
@@ -93,8 +100,7 @@ class RSSM(nn.Module):
         out: dict[str, list[torch.Tensor]] = {"h": [], "z": [], "post": [], "prior": []}
         for t in range(embed.shape[0]):
             keep = (~starts[t]).to(h.dtype)[:, None]  # [B, 1]
-            h, prior = self.dynamics(h * keep, z * keep, prev_action[t] * keep)
-            post = self.logits(self.posterior(torch.cat([h, embed[t]], -1)))  # [B, S, K]
+            h, prior, post = self.filter(h * keep, z * keep, prev_action[t] * keep, embed[t])
             z = sample_onehot(post, generator).flatten(-2)  # [B, S·K]
             for name, value in (("h", h), ("z", z), ("post", post), ("prior", prior)):
                 out[name].append(value)
