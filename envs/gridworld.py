@@ -9,6 +9,7 @@ steps (``changes``), as the blocking and shortcut mazes of Sutton & Barto's chap
 
 from __future__ import annotations
 
+from collections import deque
 from collections.abc import Sequence
 from typing import Any
 
@@ -186,6 +187,27 @@ class GridWorld(gymnasium.Env):
         cells = np.array([[COLOURS[ch] for ch in row] for row in self.desc], np.uint8)  # [nrow, ncol, 3]
         rows = np.repeat(cells, self.cell_px, axis=0)  # [nrow * px, ncol, 3]
         return np.repeat(rows, self.cell_px, axis=1)  # [nrow * px, ncol * px, 3]
+
+
+def shortest_path_length(env: GridWorld) -> int:
+    """Steps of the shortest path from the start to a goal: breadth-first search over the env's own
+    (deterministic) step function, from a reset with seed 0, whatever its observations. ``ValueError`` if no
+    goal can be reached."""
+    env.reset(seed=0)
+    dist = {env.start_state: 0}
+    queue = deque([env.start_state])
+    while queue:
+        s = queue.popleft()
+        for a in range(env.action_space.n):
+            env.state = s
+            _, _, term, _, _ = env.step(a)
+            s2 = env.state
+            if term:
+                return dist[s] + 1
+            if s2 not in dist:
+                dist[s2] = dist[s] + 1
+                queue.append(s2)
+    raise ValueError("no goal can be reached from the start")
 
 
 def _rows(map: str | Sequence[str]) -> tuple[str, ...]:

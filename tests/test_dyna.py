@@ -10,7 +10,6 @@ import numpy as np
 import pytest
 import torch
 from gymnasium.utils.env_checker import check_env
-from test_gridworld import shortest_path_length  # tests/ is on sys.path under pytest
 
 import envs
 from agentlab import run, runs
@@ -20,7 +19,7 @@ from agentlab.dyna import losses
 from agentlab.dyna.config import DynaConfig
 from agentlab.dyna.learner import DynaLearner
 from agentlab.train import train
-from envs.gridworld import GridWorld
+from envs.gridworld import GridWorld, shortest_path_length
 
 UP, RIGHT, DOWN, LEFT = range(4)
 MAZES = ["agentlab/DynaMaze-v0", "agentlab/BlockingMaze-v0", "agentlab/ShortcutMaze-v0"]

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import importlib
 import warnings
-from collections import deque
 
 import gymnasium
 import numpy as np
@@ -13,7 +12,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import envs
-from envs.gridworld import AGENT_COLOUR, COLOURS, GridWorld
+from envs.gridworld import AGENT_COLOUR, COLOURS, GridWorld, shortest_path_length
 
 UP, RIGHT, DOWN, LEFT = range(4)
 IDS = list(envs.GRIDWORLDS)
@@ -30,24 +29,6 @@ def run(env: gymnasium.Env, actions: list[int]) -> tuple[list[int], list[float],
         rewards.append(r)
         dones.append(term)
     return states, rewards, dones
-
-
-def shortest_path_length(env: GridWorld) -> int:
-    """Breadth-first search over the env's own (deterministic) step function."""
-    env.reset(seed=0)
-    dist = {env.start_state: 0}
-    queue = deque([env.start_state])
-    while queue:
-        s = queue.popleft()
-        for a in range(4):
-            env.state = s
-            s2, _, term, _, _ = env.step(a)
-            if term:
-                return dist[s] + 1
-            if s2 not in dist:
-                dist[s2] = dist[s] + 1
-                queue.append(s2)
-    raise AssertionError("goal unreachable")
 
 
 @pytest.mark.parametrize("obs_type", ["index", "image"])
@@ -90,6 +71,7 @@ def test_safe_path_and_shortest_paths() -> None:
     assert env.render_path(states).splitlines()[0] == "************"
     assert shortest_path_length(GridWorld(map="cliff_walking")) == 13
     assert shortest_path_length(GridWorld(map="open_5x5")) == 8
+    assert shortest_path_length(GridWorld(map="open_5x5", obs_type="image")) == 8  # states, not observations
     assert shortest_path_length(GridWorld(map="four_rooms")) == 20
 
 
