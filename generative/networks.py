@@ -98,8 +98,8 @@ class LayeredDecoder(nn.Module):
     """(code, class) → image as two layers: a smooth background and one object of one colour over it.
 
     What an object is and where it lies are kept apart. The object's mask ``α`` is drawn in its own frame by
-    a ``ConvDecoder`` that reads the one-hot class at every stage and a ``style_dim``-number style from the
-    code (what the class leaves open, such as a triangle's turn); the rest of the code says where the object
+    a ``ConvDecoder`` that reads the one-hot class and a ``style_dim``-number style from the code (what the
+    class leaves open, such as a triangle's turn) at every stage; the rest of the code says where the object
     lies and how large it is, its colour and the background. A spatial transformer (Jaderberg et al. 2015:
     an affine sampling grid, bilinear sampling) places the mask, and the image is
     ``α · colour + (1 − α) · background``: the layered generation of LR-GAN (Yang et al. 2017) and of AIR's
@@ -119,9 +119,13 @@ class LayeredDecoder(nn.Module):
             raise ValueError("the layered decoder draws its object from the class: use it in a conditional model")
         self.features_dim, self.condition_dim = latent_dim, condition_dim
         self.out_channels, self.image_size = out_channels, image_size
-        # No batch norm in the mask, even in a GAN: a class's mask must not depend on the rest of the batch.
-        self.mask = ConvDecoder(self.style_dim, 1, image_size, channels, condition_dim=condition_dim)
-        edge = ((1 - torch.linspace(-1, 1, image_size).abs()) * 8).clamp(max=1)  # [S]: 0 at the rim, 1 inside
+        if len(channels) < 2:
+            raise ValueError("the layered decoder needs at least two stages: its mask is drawn at half the image's side")
+        # The mask, at half the image's side with one stage fewer (an object is smaller than the image), reads
+        # the class and the style at every stage. No batch norm, even in a GAN: a mask must not depend on the batch.
+        self.mask = ConvDecoder(self.style_dim, 1, image_size // 2, channels[1:],
+                                condition_dim=condition_dim + self.style_dim)
+        edge = ((1 - torch.linspace(-1, 1, image_size // 2).abs()) * 8).clamp(max=1)  # [S/2]: 0 at the rim
         self.register_buffer("window", (edge[:, None] * edge[None, :])[None, None], persistent=False)
         hidden = 2 * channels[-1]
         self.layout = nn.Sequential(nn.Linear(latent_dim + condition_dim, hidden), nn.ReLU())
@@ -143,7 +147,8 @@ class LayeredDecoder(nn.Module):
         if condition is None:
             raise ValueError("this decoder is conditional: pass the condition")
         hidden = self.layout(torch.cat([code, condition], dim=1))  # [B, hidden]
-        drawn = self.mask(self.to_style(hidden), condition) * self.window  # [B, 1, S, S]: α in the object's frame
+        style = self.to_style(hidden)  # [B, style_dim]
+        drawn = self.mask(style, torch.cat([condition, style], 1)) * self.window  # [B, 1, S/2, S/2]: α, own frame
         b, size = len(code), self.image_size
         grid = F.affine_grid(self.place(self.to_pose(hidden)), [b, 1, size, size], align_corners=False)
         alpha = F.grid_sample(drawn, grid, align_corners=False)  # [B, 1, S, S], zero outside the frame
