@@ -120,7 +120,7 @@ class LayeredDecoder(nn.Module):
         self.features_dim, self.condition_dim = latent_dim, condition_dim
         self.out_channels, self.image_size = out_channels, image_size
         if len(channels) < 2:
-            raise ValueError("the layered decoder needs at least two stages: its mask is drawn at half the image's side")
+            raise ValueError("the layered decoder needs two stages or more: it draws its mask at half the image's side")
         # The mask, at half the image's side with one stage fewer (an object is smaller than the image), reads
         # the class and the style at every stage. No batch norm, even in a GAN: a mask must not depend on the batch.
         self.mask = ConvDecoder(self.style_dim, 1, image_size // 2, channels[1:],
