@@ -9,7 +9,7 @@ env steps that took, Dreamer's against DQN's (the issue asks for at most half).
 ``--budget`` (50k) env steps pass, with the wall time of each seed.
 
     python -m benchmarks.dreamer gridworld --arms dreamer dqn --seeds 5 --budget 30000
-    python -m benchmarks.dreamer cartpole --arms dreamer --seeds 5 --budget 50000
+    python -m benchmarks.dreamer cartpole --arms dreamer --seeds 5 --budget 50000 --eval-every 2500
 
 Every arm is the CLI's algorithm with its defaults and the table's presets for the env (``agentlab.presets``);
 rows are printed as JSON lines as they finish, then one summary line per arm.
@@ -70,7 +70,8 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=list(TASKS))
     parser.add_argument("--arms", nargs="+", default=["dreamer", "dqn"], help="algorithms (--algo names)")
-    parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--seeds", type=int, default=5, help="how many seeds, from --first-seed on")
+    parser.add_argument("--first-seed", type=int, default=0, help="the first seed (split seeds across processes)")
     parser.add_argument("--budget", type=int, default=50_000, help="env steps per run at most")
     parser.add_argument("--eval-every", type=int, default=1_000, help="env steps between greedy evaluations")
     parser.add_argument("--backend", choices=["local", "ray"], default="local")
@@ -79,7 +80,7 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
     summaries = {}
     for algo in args.arms:
         rows = []
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             rows.append(run_arm(algo, args.task, seed, args))
             print(json.dumps({"arm": algo, "seed": seed, **rows[-1]}), flush=True)
         summaries[algo] = summarise(algo, rows, args.budget)
