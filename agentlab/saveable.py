@@ -21,6 +21,8 @@ def to_saveable(value: Any) -> Any:
             return {"__textarray__": np.asarray(value).tolist(), "dtype": value.dtype.str}
         if isinstance(value, np.generic):
             return {"__npscalar__": torch.from_numpy(np.array(value))}
+        if not value.flags.writeable:  # an array that came through Ray: torch would warn on sharing it
+            value = value.copy()
         return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(value))}  # shares memory: no copy
     if isinstance(value, dict):
         return {k: to_saveable(v) for k, v in value.items()}

@@ -1,5 +1,8 @@
 """Publishing and adopting weights as numpy arrays."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 import torch
@@ -33,3 +36,17 @@ def test_load_arrays_rejects_missing_keys_and_wrong_shapes():
         load_arrays(net, {"weight": arrays["weight"]})
     with pytest.raises(RuntimeError):
         load_arrays(net, {"weight": np.zeros((5, 3), np.float32), "bias": arrays["bias"]})
+
+
+def test_a_read_only_array_is_saved_without_a_warning_and_loads_back(tmp_path) -> None:
+    # In a fresh process with warnings as errors: torch warns once a process about sharing a non-writable array.
+    code = (
+        "import numpy as np, torch\n"
+        "from agentlab.saveable import from_saveable, to_saveable\n"
+        "array = np.arange(6.0).reshape(2, 3)\n"
+        "array.flags.writeable = False  # as arrays that came through Ray's object store are\n"
+        f"torch.save(to_saveable({{'x': array}}), {str(tmp_path / 'state.pt')!r})\n"
+        f"loaded = from_saveable(torch.load({str(tmp_path / 'state.pt')!r}, weights_only=True))\n"
+        "np.testing.assert_array_equal(loaded['x'], array)\n"
+    )
+    subprocess.run([sys.executable, "-W", "error", "-c", code], check=True)
