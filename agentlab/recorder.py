@@ -24,6 +24,17 @@ from agentlab.core import Sample
 EVAL_COLUMNS = ["env_steps", "wall_time", "mean_return", "std_return"]
 
 
+def _after_older_event_files(tb_dir: Path) -> None:
+    """Wait, at most a second, until a new event file's name sorts after every older one's.
+
+    TensorBoard reads a folder's event files in name order, and a name starts with the second it was made
+    in; a resume made within the same second as the file before it could otherwise be read first.
+    """
+    newest = max((int(f.name.split(".")[3]) for f in tb_dir.glob("events.out.tfevents.*")), default=0)
+    while time.time() < newest + 1:
+        time.sleep(0.05)
+
+
 class Recorder:
     """Episode and metric logging, progress, and the recent-return window."""
 
@@ -34,6 +45,7 @@ class Recorder:
         from torch.utils.tensorboard import SummaryWriter  # needs the tensorboard package; loads it only here
 
         # Rows after the checkpoint a resume starts from are dropped from the CSVs; purge_step hides them here.
+        _after_older_event_files(run_dir / "tb")
         self.tb = SummaryWriter(str(run_dir / "tb"), purge_step=start_steps + 1 if start_steps else None)
         self.recent: deque[float] = deque(maxlen=100)
         self.t0 = time.perf_counter() - start_wall

@@ -145,6 +145,23 @@ def test_a_resume_appends_events_and_hides_those_after_its_checkpoint(tmp_path):
     assert [e.step for e in events.Scalars("metrics/return_mean")] == logged  # once each, in order
 
 
+def test_a_resume_in_the_same_second_still_writes_an_event_file_read_after_the_old_one(tmp_path):
+    import os
+    import socket
+    import time
+
+    from agentlab.recorder import Recorder
+
+    tb = tmp_path / "tb"
+    tb.mkdir()
+    # TensorBoard's names: second, host, pid, then a counter compared as text, where "999999" sorts after "1000000".
+    old = tb / f"events.out.tfevents.{int(time.time()):010d}.{socket.gethostname()}.{os.getpid()}.999999"
+    old.write_bytes(b"")
+    recorder = Recorder(tmp_path, total_steps=10, start_steps=5, progress=False, start_wall=0.0)
+    recorder.tb.close()
+    assert sorted(p.name for p in tb.iterdir())[0] == old.name
+
+
 def test_best_checkpoint_is_the_best_evaluation(dqn_run):
     run_dir, _ = dqn_run
     evals = runs.read_csv(run_dir / "evals.csv")
