@@ -6,6 +6,9 @@ batch normalisation and ReLU to an image; the discriminator is stride-2 convolut
 ``N(0, 0.02)`` as in the paper. In AC-GAN the generator also takes a class ``c`` (one-hot, beside ``z`` and
 at every stage) and the discriminator has a second head, ``P(C | X)``, over the classes. Losses:
 ``generative.losses``; training (``generative.train``) adds the R1 penalty to the discriminator's.
+ With
+``turns`` (the layered generator only) each sample's object is its class's template turned by a uniformly drawn
+one of ``turns`` equally spaced angles.
 """
 
 from __future__ import annotations
@@ -48,24 +51,36 @@ class GAN(nn.Module):
     generator is ``generative.networks.DECODERS[decoder_kind]`` with batch normalisation."""
 
     def __init__(self, in_channels: int, image_size: int, latent_dim: int, channels: tuple[int, ...],
-                 num_classes: int = 0, decoder_kind: str = "conv") -> None:
+                 num_classes: int = 0, decoder_kind: str = "conv", turns: int = 0) -> None:
         super().__init__()
-        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.latent_dim, self.num_classes, self.turns = latent_dim, num_classes, turns
         self.generator = make_decoder(decoder_kind, latent_dim, in_channels, image_size, channels, batch_norm=True,
-                                      condition_dim=num_classes)
+                                      condition_dim=num_classes + turns, turns=turns)
         self.discriminator = Discriminator(in_channels, image_size, channels, num_classes)
         self.apply(dcgan_init)
 
-    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """``G(z[, c])``: ``[B, latent_dim]`` → ``[B, C, S, S]`` in ``[0, 1]``."""
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, turn: torch.Tensor | None = None
+                 ) -> torch.Tensor:
+        """``G(z[, c][, k])``: ``[B, latent_dim]`` → ``[B, C, S, S]`` in ``[0, 1]``; ``turn`` ``[B]`` when the
+        generator has turns."""
         if not self.num_classes:
             return self.generator(z)
         if y is None:
             raise ValueError("an AC-GAN generator needs the class labels y")
-        return self.generator(z, F.one_hot(y, self.num_classes).to(z.dtype))  # c beside z, and at every stage
+        condition = F.one_hot(y, self.num_classes).to(z.dtype)  # c beside z, and at every stage
+        if self.turns:
+            if turn is None:
+                raise ValueError("this generator turns its object: pass the turn")
+            condition = torch.cat([condition, F.one_hot(turn, self.turns).to(z.dtype)], dim=1)  # [B, classes + K]
+        return self.generator(z, condition)
+
+    def prior_turns(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """``num`` turns ``[num]`` drawn uniformly (``None`` without turns)."""
+        return torch.randint(self.turns, (num,), generator=generator) if self.turns else None
 
     @torch.no_grad()
     def sample(self, num: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None
                ) -> torch.Tensor:
-        """``num`` images from ``z ~ N(0, I)`` (of class ``y[i]`` when conditional)."""
-        return self.generate(torch.randn(num, self.latent_dim, generator=generator), y)
+        """``num`` images from ``z ~ N(0, I)`` (of class ``y[i]`` when conditional; of a uniform turn)."""
+        z = torch.randn(num, self.latent_dim, generator=generator)
+        return self.generate(z, y, self.prior_turns(num, generator))

@@ -4,6 +4,9 @@
   diagonal Gaussian from the standard normal in closed form (their Appendix B) and a Gaussian decoder of fixed
   standard deviation ``σ`` (their Appendix C.2 with the variance held fixed). ``β`` scales the KL term
   (Higgins et al. 2017); ``β = 1`` is the ELBO itself. Everything is in nats per image.
+- A discrete latent summed out exactly: with ``K`` equally likely turns ``k`` of the object, the decoder is the
+  mixture ``p(x|z) = (1/K) Σ_k p(x|z, k)``, so ``log p(x|z) = logsumexp_k log p(x|z, k) − log K``; its gradient
+  weighs each turn by its posterior ``p(k|x, z)``, EM's responsibilities (Frey & Jojic 2003).
 - GAN (Goodfellow et al. 2014): the discriminator minimises ``−log D(x) − log(1 − D(G(z)))``; the generator
   minimises the non-saturating ``−log D(G(z))`` (their §3) instead of ``log(1 − D(G(z)))``, which saturates
   when D rejects the samples early on. Written on logits: ``−log σ(t) = softplus(−t)``,
@@ -33,15 +36,27 @@ def gaussian_log_likelihood(x: torch.Tensor, x_mean: torch.Tensor, std: float) -
     return -0.5 * squared.sum(dim=1) - squared.shape[1] * (math.log(std) + 0.5 * math.log(2 * math.pi))
 
 
+def mixture_log_likelihood(x: torch.Tensor, x_means: torch.Tensor, std: float) -> torch.Tensor:
+    """``log (1/K) Σ_k N(x; x_means[k], std² I)`` per image ``[B]``, for ``x`` ``[B, ...]`` and ``x_means``
+    ``[K, B, ...]``: a Gaussian decoder whose mean depends on a uniform discrete latent, summed out."""
+    k = len(x_means)
+    each = gaussian_log_likelihood(x.repeat(k, *[1] * (x.dim() - 1)), x_means.flatten(0, 1), std)  # [K · B]
+    return torch.logsumexp(each.view(k, -1), dim=0) - math.log(k)  # [B]
+
+
 def negative_elbo(
     x: torch.Tensor, x_mean: torch.Tensor, mu: torch.Tensor, logvar: torch.Tensor, std: float, beta: float = 1.0
 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
     """The batch mean of ``−log p(x|z) + β KL(q(z|x) ‖ p(z))`` and its terms, each a mean over the batch.
 
     ``x_mean`` is the decoder's mean for one ``z ~ q(z|x)`` per image (the single-sample estimate of
-    Kingma & Welling's SGVB, ``L = 1``). ``terms["elbo"]`` is the ELBO itself (``β = 1``) in nats per image.
+    Kingma & Welling's SGVB, ``L = 1``); ``[K, B, ...]`` for a decoder with ``K`` equally likely turns, its mean
+    under each (``mixture_log_likelihood``). ``terms["elbo"]`` is the ELBO itself (``β = 1``) in nats per image.
     """
-    reconstruction = gaussian_log_likelihood(x, x_mean, std)  # E_q[log p(x|z)], one sample: [B]
+    if x_mean.dim() == x.dim() + 1:
+        reconstruction = mixture_log_likelihood(x, x_mean, std)  # E_q[log p(x|z)], the turn summed out: [B]
+    else:
+        reconstruction = gaussian_log_likelihood(x, x_mean, std)  # E_q[log p(x|z)], one sample: [B]
     kl = gaussian_kl(mu, logvar)  # KL(q(z|x) ‖ N(0, I)): [B]
     loss = (-reconstruction + beta * kl).mean()
     return loss, {"recon_nll": -reconstruction.mean(), "kl": kl.mean(), "elbo": (reconstruction - kl).mean()}

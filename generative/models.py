@@ -44,6 +44,9 @@ class ModelConfig:
     decoder: str = "conv"
     """The decoder / generator, one of ``generative.networks.DECODERS``: ``conv`` (DCGAN's) or, for the
     conditional kinds, ``layered`` (the class draws one object's mask, placed by a spatial transformer)."""
+    turns: int = 0
+    """With the layered decoder: ``K`` equally spaced angles its object's frame may be turned by, a uniform discrete
+    latent (the VAE sums it out of the likelihood), the mask one template per class; 0 = none (a 2-number style)."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -55,6 +58,9 @@ class ModelConfig:
                              f"{' or '.join(CONDITIONAL)}, not {self.kind}")
         if min(self.latent_dim, self.in_channels, self.num_classes) < 1:
             raise ValueError("latent_dim, in_channels and num_classes must each be at least 1")
+        if self.turns < 0 or (self.turns and self.decoder != "layered"):
+            raise ValueError(f"turns must be 0, or positive with the layered decoder; got {self.turns} "
+                             f"with the {self.decoder} decoder")
         self.channels = tuple(self.channels)
         bottleneck_size(self.image_size, len(self.channels))  # ValueError unless the image halves cleanly
 
@@ -70,8 +76,8 @@ def build_model(config: ModelConfig) -> nn.Module:
     if config.kind in ("ae", "dae"):
         return Autoencoder(*shape, decoder_kind=config.decoder)
     if config.kind in ("vae", "cvae"):
-        return VAE(*shape, num_classes=config.classes, decoder_kind=config.decoder)
-    return GAN(*shape, num_classes=config.classes, decoder_kind=config.decoder)
+        return VAE(*shape, num_classes=config.classes, decoder_kind=config.decoder, turns=config.turns)
+    return GAN(*shape, num_classes=config.classes, decoder_kind=config.decoder, turns=config.turns)
 
 
 def load_model(path: str | Path) -> tuple[nn.Module, ModelConfig]:

@@ -108,50 +108,72 @@ class LayeredDecoder(nn.Module):
     eighth of its frame (``window``), so the object is what lies inside the frame (not a frame around a
     hole), and the background is a 2 × 2 map upsampled bilinearly, a smooth gradient that cannot draw the
     object itself. Conditional models only: without a class there is nothing to draw the mask from.
+
+    With ``turns`` = ``K`` > 0 the object's orientation is a discrete latent instead of a style: the mask is
+    one template per class (it reads the class alone, so it is drawn once per class in a batch, at the
+    image's full side), and the frame is turned by one of ``K`` equally spaced angles ``2πk/K``, given by
+    the condition's last ``K`` entries (a one-hot). Every orientation of an object is then the same template
+    turned, as in transformation-invariant clustering (Frey & Jojic 2003), and every prior draw lands on
+    one of the ``K`` turns of a learned template; the rest of the decoder never sees the turn.
     """
 
     style_dim = 2
 
     def __init__(self, latent_dim: int, out_channels: int, image_size: int, channels: Sequence[int],
-                 batch_norm: bool = False, condition_dim: int = 0) -> None:
+                 batch_norm: bool = False, condition_dim: int = 0, turns: int = 0) -> None:
         super().__init__()
-        if condition_dim < 1:
+        self.features_dim, self.condition_dim, self.turns = latent_dim, condition_dim, turns
+        if condition_dim - turns < 1:
             raise ValueError("the layered decoder draws its object from the class: use it in a conditional model")
-        self.features_dim, self.condition_dim = latent_dim, condition_dim
         self.out_channels, self.image_size = out_channels, image_size
         if len(channels) < 2:
             raise ValueError("the layered decoder needs two stages or more: it draws its mask at half the image's side")
-        # The mask, at half the image's side with one stage fewer (an object is smaller than the image), reads
-        # the class and the style at every stage. No batch norm, even in a GAN: a mask must not depend on the batch.
-        self.mask = ConvDecoder(self.style_dim, 1, image_size // 2, channels[1:],
-                                condition_dim=condition_dim + self.style_dim)
-        edge = ((1 - torch.linspace(-1, 1, image_size // 2).abs()) * 8).clamp(max=1)  # [S/2]: 0 at the rim
+        # Without turns the mask, read per image, is drawn at half the image's side with one stage fewer (an
+        # object is smaller than the image) and reads the class and the style at every stage; with turns it is
+        # one template per class, cheap at the full side. No batch norm, even in a GAN: a mask must not depend
+        # on the batch.
+        classes, style_dim = condition_dim - turns, 0 if turns else self.style_dim
+        side, stages = (image_size, channels) if turns else (image_size // 2, channels[1:])
+        self.mask = ConvDecoder(style_dim, 1, side, stages, condition_dim=classes + style_dim)
+        edge = ((1 - torch.linspace(-1, 1, side).abs()) * 8).clamp(max=1)  # [side]: 0 at the rim
         self.register_buffer("window", (edge[:, None] * edge[None, :])[None, None], persistent=False)
         hidden = 2 * channels[-1]
-        self.layout = nn.Sequential(nn.Linear(latent_dim + condition_dim, hidden), nn.ReLU())
-        self.to_style = nn.Linear(hidden, self.style_dim)
+        self.layout = nn.Sequential(nn.Linear(latent_dim + classes, hidden), nn.ReLU())
+        self.to_style = None if turns else nn.Linear(hidden, style_dim)
         self.to_pose = nn.Linear(hidden, 3)  # translation (x, y) and scale, before their squashing
         self.to_colour = nn.Linear(hidden, out_channels)
         self.to_background = nn.Linear(hidden, out_channels * 2 * 2)
 
     @staticmethod
-    def place(pose: torch.Tensor) -> torch.Tensor:
+    def place(pose: torch.Tensor, angle: torch.Tensor | None = None) -> torch.Tensor:
         """Affine sampling matrices ``[B, 2, 3]`` from image coordinates to the object's frame (both in
-        ``[−1, 1]``): ``u_object = (u_image − t) / s`` for a frame moved to ``t ∈ (−1, 1)²`` and shrunk by
-        ``s ∈ (0.05, 1)``."""
+        ``[−1, 1]``): ``u_object = R(−θ) (u_image − t) / s`` for a frame moved to ``t ∈ (−1, 1)²``, shrunk by
+        ``s ∈ (0.05, 1)`` and turned by ``θ`` (``angle`` ``[B]``, radians; none when ``None``)."""
         t, s = torch.tanh(pose[:, :2]), 0.05 + 0.95 * torch.sigmoid(pose[:, 2:3])  # [B, 2], [B, 1]
-        linear = torch.eye(2, dtype=pose.dtype, device=pose.device) / s[:, :, None]  # [B, 2, 2]
-        return torch.cat([linear, -(t / s)[:, :, None]], 2)  # [B, 2, 3]
+        if angle is None:
+            angle = torch.zeros_like(pose[:, 0])
+        cos, sin = torch.cos(angle), torch.sin(angle)  # [B] each
+        unturn = torch.stack([torch.stack([cos, sin], 1), torch.stack([-sin, cos], 1)], 1)  # [B, 2, 2]: R(−θ)
+        linear = unturn / s[:, :, None]  # [B, 2, 2]
+        return torch.cat([linear, -(linear @ t[:, :, None])], 2)  # [B, 2, 3]
 
     def forward(self, code: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         if condition is None:
             raise ValueError("this decoder is conditional: pass the condition")
-        hidden = self.layout(torch.cat([code, condition], dim=1))  # [B, hidden]
-        style = self.to_style(hidden)  # [B, style_dim]
-        drawn = self.mask(style, torch.cat([condition, style], 1)) * self.window  # [B, 1, S/2, S/2]: α, own frame
+        classes = condition[:, :self.condition_dim - self.turns]  # [B, classes]
+        hidden = self.layout(torch.cat([code, classes], dim=1))  # [B, hidden]
+        if self.turns:  # one template per class, drawn once per distinct class; turned by its one-hot's angle
+            distinct, which = classes.unique(dim=0, return_inverse=True)  # [N, classes], [B]
+            drawn = self.mask(distinct[:, :0], distinct)[which]  # [B, 1, S, S]: α in its own frame
+            steps = condition[:, -self.turns:] @ torch.arange(self.turns, dtype=code.dtype)  # [B]: k of the one-hot
+            angle = 2 * torch.pi / self.turns * steps
+        else:
+            style = self.to_style(hidden)  # [B, style_dim]
+            drawn = self.mask(style, torch.cat([condition, style], 1))  # [B, 1, S/2, S/2]: α, own frame
+            angle = None
         b, size = len(code), self.image_size
-        grid = F.affine_grid(self.place(self.to_pose(hidden)), [b, 1, size, size], align_corners=False)
-        alpha = F.grid_sample(drawn, grid, align_corners=False)  # [B, 1, S, S], zero outside the frame
+        grid = F.affine_grid(self.place(self.to_pose(hidden), angle), [b, 1, size, size], align_corners=False)
+        alpha = F.grid_sample(drawn * self.window, grid, align_corners=False)  # [B, 1, S, S], 0 outside the frame
         coarse = self.to_background(hidden).view(b, self.out_channels, 2, 2)
         background = torch.sigmoid(F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False))
         colour = torch.sigmoid(self.to_colour(hidden))[:, :, None, None]  # [B, C, 1, 1]
@@ -163,8 +185,13 @@ DECODERS = {"conv": ConvDecoder, "layered": LayeredDecoder}
 
 
 def make_decoder(name: str, latent_dim: int, out_channels: int, image_size: int, channels: Sequence[int],
-                 batch_norm: bool = False, condition_dim: int = 0) -> nn.Module:
-    """The decoder ``DECODERS[name]``; ``ValueError`` naming the choices for any other name."""
+                 batch_norm: bool = False, condition_dim: int = 0, turns: int = 0) -> nn.Module:
+    """The decoder ``DECODERS[name]``; ``ValueError`` naming the choices for any other name. ``turns``: the
+    layered decoder's (the condition's last ``turns`` entries); the conv decoder has no frame to turn."""
     if name not in DECODERS:
         raise ValueError(f"unknown decoder {name!r}; choose one of {', '.join(DECODERS)}")
+    if name == "layered":
+        return LayeredDecoder(latent_dim, out_channels, image_size, channels, batch_norm, condition_dim, turns)
+    if turns:
+        raise ValueError(f"only the layered decoder turns its object, not {name}")
     return DECODERS[name](latent_dim, out_channels, image_size, channels, batch_norm, condition_dim)

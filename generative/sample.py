@@ -49,10 +49,11 @@ def interpolation_rows(model: nn.Module, config: ModelConfig, rows: int, columns
         images, _ = shape_images(2 * rows, config.image_size, seed)
         ends = model.encode(images).view(2, rows, 1, config.latent_dim)
     z = ((1 - t) * ends[0] + t * ends[1]).reshape(rows * columns, config.latent_dim)  # [R · T, latent]
+    turn = (torch.arange(rows) % config.turns).repeat_interleave(columns) if config.turns else None  # per row
     if config.kind in ("gan", "cgan"):
-        images = model.generate(z, y)
+        images = model.generate(z, y, turn)
     else:
-        images = model.decode(z, y) if config.kind in ("vae", "cvae") else model.decode(z)
+        images = model.decode(z, y, turn) if config.kind in ("vae", "cvae") else model.decode(z)
     return images.view(rows, columns, *images.shape[1:])
 
 

@@ -146,7 +146,7 @@ def make_step(model: nn.Module, config: TrainConfig, images: torch.Tensor, label
         x, y = batch()
         y_fake = torch.randint(config.model.num_classes, (batch_size,), generator=order) if conditional else None
         z = torch.randn(batch_size, config.model.latent_dim, generator=order)
-        fake = model.generate(z, y_fake)  # [B, 3, S, S]
+        fake = model.generate(z, y_fake, model.prior_turns(batch_size, order))  # [B, 3, S, S]
         x.requires_grad_(config.r1_gamma > 0)
         real_logits, real_classes = model.discriminator(x)
         fake_logits, fake_classes = model.discriminator(fake.detach())
@@ -187,11 +187,17 @@ def generate(model: nn.Module, config: ModelConfig, num: int, generator: torch.G
 
 @torch.no_grad()
 def reconstruct(model: nn.Module, config: ModelConfig, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """The autoencoders' ``decode(encode(x))``; the VAEs decode the posterior mean ``μ``."""
+    """The autoencoders' ``decode(encode(x))``; the VAEs decode the posterior mean ``μ`` (under its likeliest
+    turn, when the decoder turns its object)."""
     if config.kind in ("ae", "dae"):
         return model(x)
-    mu, _ = model.encode(x, y if config.kind == "cvae" else None)
-    return model.decode(mu, y if config.kind == "cvae" else None)
+    label = y if config.kind == "cvae" else None
+    mu, _ = model.encode(x, label)
+    if not config.turns:
+        return model.decode(mu, label)
+    x_means = model.decode_turns(mu, label)  # [K, B, C, S, S]
+    best = (x_means - x).pow(2).flatten(2).sum(2).argmin(0)  # [B]: the turn of highest likelihood
+    return x_means[best, torch.arange(len(x))]
 
 
 @torch.no_grad()
@@ -303,6 +309,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--decoder", choices=list(DECODERS), default="conv",
                         help="conv: DCGAN's transposed convolutions; layered (cvae, cgan): the class draws one "
                              "object's mask, placed by a spatial transformer over a smooth background")
+    parser.add_argument("--turns", type=int, default=0,
+                        help="with --decoder layered: K equally spaced angles the object may be turned by, one "
+                             "template per class (0: a continuous style instead)")
     parser.add_argument("--beta", type=float, default=1.0, help="KL weight of the VAEs (β-VAE when > 1)")
     parser.add_argument("--r1-gamma", type=float, default=1.0, help="the GANs' R1 penalty weight (0: none)")
     parser.add_argument("--gan-learning-rate", type=float, default=1e-3, help="peak Adam rate of both GAN players")
@@ -317,7 +326,8 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("--minutes and --classifier-minutes must be >= 0")
     try:
         config = TrainConfig(model=ModelConfig(kind=args.model, image_size=args.image_size, latent_dim=args.latent_dim,
-                                               channels=tuple(args.channels), decoder=args.decoder),
+                                               channels=tuple(args.channels), decoder=args.decoder,
+                                               turns=args.turns),
                              beta=args.beta,
                              r1_gamma=args.r1_gamma, gan_learning_rate=args.gan_learning_rate,
                              acgan_fake_class_loss=args.acgan_fake_class_loss,

@@ -7,6 +7,11 @@ The encoder outputs the mean and log-variance of ``q(z|x) = N(μ, diag σ²)``; 
 KL term by ``β``. The conditional VAE feeds the one-hot class ``y`` to both sides, ``q(z|x, y)`` and
 ``p(x|z, y)``, with the prior ``p(z|y) = N(0, I)`` independent of ``y`` (the relaxation Sohn et al. §4.2
 allow), so sampling class ``c`` is ``decode(z, c)`` with ``z ~ N(0, I)``.
+
+With ``turns`` = ``K`` > 0 (the layered decoder only) the object's turn ``k`` is a discrete latent with a
+uniform prior, and it is summed out of the likelihood exactly rather than inferred by the encoder:
+``p(x|z, y) = (1/K) Σ_k p(x|z, y, k)``, a mixture over the ``K`` turns of one template (Frey & Jojic 2003's
+transformation-invariant mixture). ``forward`` decodes every turn; sampling draws ``k`` uniformly.
 """
 
 from __future__ import annotations
@@ -23,14 +28,14 @@ class VAE(nn.Module):
     decoder is ``generative.networks.DECODERS[decoder_kind]``."""
 
     def __init__(self, in_channels: int, image_size: int, latent_dim: int, channels: tuple[int, ...],
-                 num_classes: int = 0, decoder_kind: str = "conv") -> None:
+                 num_classes: int = 0, decoder_kind: str = "conv", turns: int = 0) -> None:
         super().__init__()
-        self.latent_dim, self.num_classes = latent_dim, num_classes
+        self.latent_dim, self.num_classes, self.turns = latent_dim, num_classes, turns
         self.encoder = ConvEncoder(in_channels, image_size, channels)
         self.to_mu = nn.Linear(self.encoder.features_dim + num_classes, latent_dim)
         self.to_logvar = nn.Linear(self.encoder.features_dim + num_classes, latent_dim)
         self.decoder = make_decoder(decoder_kind, latent_dim, in_channels, image_size, channels,
-                                    condition_dim=num_classes)
+                                    condition_dim=num_classes + turns, turns=turns)
         self.features_dim = latent_dim
 
     def _one_hot(self, y: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:
@@ -52,17 +57,38 @@ class VAE(nn.Module):
         std = torch.exp(0.5 * logvar)
         return mu + std * torch.randn_like(std)
 
-    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """The mean of ``p(x|z[, y])``: ``[B, latent_dim]`` → ``[B, C, S, S]`` in ``[0, 1]``."""
-        return self.decoder(z, self._one_hot(y, z))
+    def decode(self, z: torch.Tensor, y: torch.Tensor | None = None, turn: torch.Tensor | None = None
+               ) -> torch.Tensor:
+        """The mean of ``p(x|z[, y][, k])``: ``[B, latent_dim]`` → ``[B, C, S, S]`` in ``[0, 1]``; ``turn`` ``[B]``
+        holds each image's ``k`` when the model has turns."""
+        condition = self._one_hot(y, z)
+        if self.turns:
+            if turn is None:
+                raise ValueError("this VAE turns its object: pass the turn")
+            condition = torch.cat([condition, F.one_hot(turn, self.turns).to(z.dtype)], dim=1)  # [B, classes + K]
+        return self.decoder(z, condition)
+
+    def prior_turns(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
+        """``num`` turns ``[num]`` drawn uniformly (``None`` without turns)."""
+        return torch.randint(self.turns, (num,), generator=generator) if self.turns else None
+
+    def decode_turns(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """The mean under every turn, ``[K, B, C, S, S]``."""
+        k, b = self.turns, len(z)
+        every = torch.arange(k).repeat_interleave(b)  # [K · B]: turn j for every image
+        x_mean = self.decode(z.repeat(k, 1), y.repeat(k) if y is not None else None, every)  # [K · B, C, S, S]
+        return x_mean.view(k, b, *x_mean.shape[1:])
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
-        """``(x_mean, μ, log σ²)`` for one ``z ~ q(z|x[, y])`` per image."""
+        """``(x_mean, μ, log σ²)`` for one ``z ~ q(z|x[, y])`` per image; with turns ``x_mean`` is
+        ``[K, B, C, S, S]``, the mean under each turn."""
         mu, logvar = self.encode(x, y)
-        return self.decode(self.reparameterize(mu, logvar), y), mu, logvar
+        z = self.reparameterize(mu, logvar)  # [B, latent_dim]
+        return (self.decode_turns(z, y) if self.turns else self.decode(z, y)), mu, logvar
 
     @torch.no_grad()
     def sample(self, num: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None
                ) -> torch.Tensor:
-        """``num`` images decoded from ``z ~ N(0, I)`` (of class ``y[i]`` when conditional)."""
-        return self.decode(torch.randn(num, self.latent_dim, generator=generator), y)
+        """``num`` images decoded from ``z ~ N(0, I)`` (of class ``y[i]`` when conditional; of a uniform turn)."""
+        z = torch.randn(num, self.latent_dim, generator=generator)
+        return self.decode(z, y, self.prior_turns(num, generator))

@@ -20,6 +20,7 @@ from generative.losses import (
     gaussian_kl,
     gaussian_log_likelihood,
     generator_loss,
+    mixture_log_likelihood,
     negative_elbo,
     r1_penalty,
 )
@@ -28,7 +29,7 @@ from generative.networks import ConvDecoder, LayeredDecoder
 from generative.pca import PCA
 from generative.ring import RingConfig, mode_coverage, ring_centres, train_ring_gan
 from generative.sample import main as sample_main
-from generative.train import TrainConfig, make_step
+from generative.train import TrainConfig, make_step, reconstruct
 from generative.train import main as train_main
 from generative.vae import VAE
 
@@ -68,6 +69,20 @@ def test_elbo_terms_add_up_and_the_likelihood_is_gaussian() -> None:
     kl = gaussian_kl(mu, logvar).mean()
     torch.testing.assert_close(terms["elbo"], reference.mean() - kl)
     torch.testing.assert_close(loss, -reference.mean() + 4.0 * kl)  # β weighs the KL only
+
+
+def test_the_turn_is_summed_out_of_the_likelihood_exactly() -> None:
+    x = torch.zeros(2, 1, 1, 2)  # two images of two pixels
+    x_means = torch.zeros(2, 2, 1, 1, 2)  # [K, B, ...]: every mean exact ...
+    x_means[1, 0, 0, 0, 0] = 0.1  # ... but turn 1 of image 0, one σ off in one pixel
+    floor = -2 * (math.log(0.1) + 0.5 * math.log(2 * math.pi))  # log N at the mean, two pixels
+    expected = [floor + math.log((1 + math.exp(-0.5)) / 2), floor]  # log ½ (e^0 + e^−½) above the floor; log ½ · 2
+    torch.testing.assert_close(mixture_log_likelihood(x, x_means, 0.1), torch.tensor(expected))
+    # One turn is the plain Gaussian likelihood, and negative_elbo reads a leading turn axis as this mixture.
+    torch.testing.assert_close(mixture_log_likelihood(x, x_means[:1], 0.1), gaussian_log_likelihood(x, x_means[0], 0.1))
+    mu, logvar = torch.zeros(2, 3), torch.zeros(2, 3)
+    _, terms = negative_elbo(x, x_means, mu, logvar, 0.1)
+    assert terms["elbo"].item() == pytest.approx(sum(expected) / 2, rel=1e-6)
 
 
 def test_gan_losses_on_hand_values() -> None:
@@ -230,6 +245,55 @@ def test_the_layered_decoder_paints_the_class_mask_in_one_colour_where_the_pose_
         LayeredDecoder(4, 3, 16, (8, 8))
 
 
+def test_a_turned_frame_maps_image_points_by_hand() -> None:
+    # t = (0.5, 0), s ≈ 0.5, θ = π/2: u_object = R(−θ) (u_image − t) / s.
+    pose = torch.tensor([[math.atanh(0.5), 0.0, math.log(0.45 / 0.5)]])  # s = 0.05 + 0.95 σ(x) = 0.5
+    matrix = LayeredDecoder.place(pose, torch.tensor([math.pi / 2]))[0]
+
+    def to_object(x: float, y: float) -> list[float]:
+        return (matrix[:, :2] @ torch.tensor([x, y]) + matrix[:, 2]).tolist()
+
+    assert to_object(0.5, 0.0) == pytest.approx([0, 0], abs=1e-6)  # the centre does not move
+    assert to_object(0.5, 0.5) == pytest.approx([1, 0], abs=1e-6)  # the frame's +x axis now points along image +y
+    assert to_object(0.0, 0.0) == pytest.approx([0, 1], abs=1e-6)  # and its +y axis along image −x
+
+
+def test_the_layered_decoder_with_turns_turns_one_class_template() -> None:
+    decoder = LayeredDecoder(4, 1, 16, (8, 8), condition_dim=3 + 4, turns=4)
+    assert decoder.layout[0].in_features == 4 + 3  # the code and the class: the turn never reaches the layout
+    with torch.no_grad():  # the frame at the centre, half the image; white on black
+        decoder.to_pose.weight.zero_()
+        decoder.to_pose.bias.copy_(torch.tensor([0.0, 0.0, math.log(0.45 / 0.5)]))
+        decoder.to_colour.weight.zero_()
+        decoder.to_colour.bias.fill_(20.0)
+        decoder.to_background.weight.zero_()
+        decoder.to_background.bias.fill_(-20.0)
+    z, label = torch.randn(1, 4).expand(4, 4), torch.eye(3)[[2, 2, 2, 2]]
+    images = decoder(z, torch.cat([label, torch.eye(4)], 1))[:, 0]  # [4, 16, 16]: turns 0, 1, 2, 3
+    assert images.std() > 0.01  # an object of some shape (an untrained template, not turn-symmetric)
+    for k in (1, 2, 3):  # turn k is turn 0 rotated by k quarter-turns (grid and frame are symmetric)
+        torch.testing.assert_close(images[k], torch.rot90(images[0], -k, (0, 1)), atol=1e-5, rtol=0)
+    assert not torch.allclose(images[1], images[0], atol=1e-3)
+    with pytest.raises(ValueError, match="only the layered decoder turns"):
+        VAE(3, 16, 4, (8, 8), num_classes=3, decoder_kind="conv", turns=4)
+
+
+def test_a_vae_with_turns_decodes_every_turn_and_reconstructs_with_the_likeliest() -> None:
+    config = ModelConfig(kind="cvae", image_size=16, latent_dim=4, channels=(8, 8), decoder="layered", turns=4)
+    torch.manual_seed(0)
+    vae = build_model(config)
+    x, y = torch.rand(3, 3, 16, 16), torch.tensor([0, 1, 2])
+    x_means, mu, _ = vae(x, y)
+    assert x_means.shape == (4, 3, 3, 16, 16) and vae.sample(5, torch.arange(5) % 3).shape == (5, 3, 16, 16)
+    with torch.no_grad():
+        every = vae.decode_turns(mu, y)  # [K, B, ...] at the posterior mean
+        errors = (every - x).pow(2).flatten(2).sum(2)  # [K, B]
+        chosen = reconstruct(vae, config, x, y)
+    torch.testing.assert_close(chosen, every[errors.argmin(0), torch.arange(3)])
+    with pytest.raises(ValueError, match="pass the turn"):
+        vae.decode(mu, y)
+
+
 @pytest.mark.parametrize("kind", ["gan", "cgan"])
 def test_the_r1_penalty_adds_to_the_discriminator_loss_of_a_gan_step(kind) -> None:
     images, labels = torch.rand(8, 3, 16, 16), torch.arange(8) % 3
@@ -274,6 +338,13 @@ def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
         out = tmp_path / f"drawn{len(extra)}.png"
         assert sample_main([str(run), "--out", str(out), "--rows", "2", "--columns", "3", *extra]) == 0
         assert out.read_bytes()[:4] == b"\x89PNG"
+    for kind in ("cvae", "cgan"):  # turned templates, end to end
+        turned = tmp_path / f"turned-{kind}"
+        layered = ["--decoder", "layered", "--turns", "4"]
+        assert train_main([kind, "--out", str(turned), *layered, *common]) == 0
+        assert json.loads((turned / "metrics.json").read_text())["config"]["model"]["turns"] == 4
+        out = tmp_path / f"walk-{kind}.png"
+        assert sample_main([str(turned), "--out", str(out), "--rows", "4", "--columns", "3", "--interpolate"]) == 0
     assert train_main(["dae", "--out", str(tmp_path / "ae"), *common]) == 0
     metrics = json.loads((tmp_path / "ae" / "metrics.json").read_text())
     assert "fid" not in metrics and math.isfinite(metrics["denoise_mse"] + metrics["pca_denoise_mse"])
@@ -290,6 +361,7 @@ def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
     (["train", "vae", "--latent-dim", "0"], "latent_dim"),
     (["train", "vae", "--minutes", "-1"], "--minutes"),
     (["train", "vae", "--decoder", "layered"], "use it with cvae or cgan"),
+    (["train", "cvae", "--turns", "4"], "turns must be 0, or positive with the layered decoder"),
     (["sample", "missing.pt", "--out", "x.png"], "no weights file"),
     (["sample", "corrupt.pt", "--out", "x.png"], "not a generative weights file"),
 ])
