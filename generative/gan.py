@@ -17,7 +17,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generative.networks import ConvEncoder, make_decoder
+from generative.networks import ConvEncoder, make_decoder, uniform_turns, with_turn
 
 
 def dcgan_init(module: nn.Module) -> None:
@@ -68,15 +68,11 @@ class GAN(nn.Module):
         if y is None:
             raise ValueError("an AC-GAN generator needs the class labels y")
         condition = F.one_hot(y, self.num_classes).to(z.dtype)  # c beside z, and at every stage
-        if self.turns:
-            if turn is None:
-                raise ValueError("this generator turns its object: pass the turn")
-            condition = torch.cat([condition, F.one_hot(turn, self.turns).to(z.dtype)], dim=1)  # [B, classes + K]
-        return self.generator(z, condition)
+        return self.generator(z, with_turn(condition, turn, self.turns))
 
     def prior_turns(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
         """``num`` turns ``[num]`` drawn uniformly (``None`` without turns)."""
-        return torch.randint(self.turns, (num,), generator=generator) if self.turns else None
+        return uniform_turns(self.turns, num, generator)
 
     @torch.no_grad()
     def sample(self, num: int, y: torch.Tensor | None = None, generator: torch.Generator | None = None

@@ -184,6 +184,21 @@ DECODERS = {"conv": ConvDecoder, "layered": LayeredDecoder}
 """``conv``: DCGAN's transposed convolutions; ``layered``: a background and one placed object."""
 
 
+def with_turn(condition: torch.Tensor, turn: torch.Tensor | None, turns: int) -> torch.Tensor:
+    """The decoder's condition ``[B, C]`` with each image's one-hot turn ``[B, turns]`` beside it (as it is when
+    ``turns`` is 0)."""
+    if not turns:
+        return condition
+    if turn is None:
+        raise ValueError("this model turns its object: pass the turn")
+    return torch.cat([condition, F.one_hot(turn, turns).to(condition.dtype)], dim=1)
+
+
+def uniform_turns(turns: int, num: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
+    """``num`` turns ``[num]`` drawn uniformly from ``turns`` (``None`` when the model has none)."""
+    return torch.randint(turns, (num,), generator=generator) if turns else None
+
+
 def make_decoder(name: str, latent_dim: int, out_channels: int, image_size: int, channels: Sequence[int],
                  batch_norm: bool = False, condition_dim: int = 0, turns: int = 0) -> nn.Module:
     """The decoder ``DECODERS[name]``; ``ValueError`` naming the choices for any other name. ``turns``: the

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generative.networks import ConvEncoder, make_decoder
+from generative.networks import ConvEncoder, make_decoder, uniform_turns, with_turn
 
 
 class VAE(nn.Module):
@@ -61,16 +61,11 @@ class VAE(nn.Module):
                ) -> torch.Tensor:
         """The mean of ``p(x|z[, y][, k])``: ``[B, latent_dim]`` → ``[B, C, S, S]`` in ``[0, 1]``; ``turn`` ``[B]``
         holds each image's ``k`` when the model has turns."""
-        condition = self._one_hot(y, z)
-        if self.turns:
-            if turn is None:
-                raise ValueError("this VAE turns its object: pass the turn")
-            condition = torch.cat([condition, F.one_hot(turn, self.turns).to(z.dtype)], dim=1)  # [B, classes + K]
-        return self.decoder(z, condition)
+        return self.decoder(z, with_turn(self._one_hot(y, z), turn, self.turns))
 
     def prior_turns(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
         """``num`` turns ``[num]`` drawn uniformly (``None`` without turns)."""
-        return torch.randint(self.turns, (num,), generator=generator) if self.turns else None
+        return uniform_turns(self.turns, num, generator)
 
     def decode_turns(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The mean under every turn, ``[K, B, C, S, S]``."""
