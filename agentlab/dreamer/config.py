@@ -8,7 +8,8 @@ takes to propagate. An update replays 8 sequences of 64 steps every 2 env steps,
 steps per env step (the paper raises the ratio for data efficiency; RLlib's tuned CartPole example uses 1,024),
 with half the paper's batch: twice the updates for the same CPU time, since a short run is limited by how many
 updates the world model gets (on the image gridworld, one update per 16 env steps with 16 sequences left the
-decoder unable to place the agent after 4,000 steps).
+decoder unable to place the agent after 4,000 steps). On CartPole's vectors the cheaper 16 sequences every 16
+env steps solves sooner in CPU time; docs/benchmarks.md's CartPole figure sets it.
 """
 
 from __future__ import annotations
