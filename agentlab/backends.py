@@ -131,19 +131,31 @@ class RayBackend:
         while True:
             for i in self.overdue():
                 self.replace(i, f"no reply within worker_timeout_s={self.timeout_s:g}")
-            ready, _ = self.ray.wait(list(self.pending), num_returns=1, timeout=self.wait_s())
-            if not ready:
+            ref = self.oldest_ready()
+            if ref is None:
                 continue
-            i = self.pending[ready[0]]
+            i = self.pending[ref]
             try:
-                sample = self.ray.get(ready[0])
+                sample = self.ray.get(ref)
             except self.faults as e:
                 if getattr(e, "actor_init_failed", False):
                     raise  # its constructor raised: a bug or a bad setting, which a replacement would repeat
                 self.replace(i, type(e).__name__)  # asks the replacement for this sample too
                 continue
-            self.received([ready[0]])
+            self.received([ref])
             return sample
+
+    def oldest_ready(self) -> Any:
+        """The longest-pending call that has finished (None if none does before the next worker is overdue).
+
+        First come, first served: ``ray.wait(num_returns=1)`` returns any one ready ref, not the oldest, so a
+        worker whose calls are always ready could starve the others, and a dead worker's error go unread."""
+        pending = list(self.pending)  # in the order asked
+        ready, _ = self.ray.wait(pending, num_returns=len(pending), timeout=0)
+        if not ready:
+            ready, _ = self.ray.wait(pending, num_returns=1, timeout=self.wait_s())
+        ready = set(ready)
+        return next((ref for ref in pending if ref in ready), None)
 
     def sample_all(self) -> list[Sample]:
         """One sample from every worker; a worker that fails mid-round is replaced and asked again."""

@@ -139,6 +139,44 @@ def test_replacement_has_a_fresh_seed_stream_and_the_latest_weights():
     assert fresh_seed(3, 0, 1) not in (3, fresh_seed(3, 0, 2), fresh_seed(3, 1, 1))
 
 
+def two_workers() -> list[dict[str, Any]]:
+    return [{**one_worker()[0], "worker_index": i, "num_workers": 2, "seed": 3 + i} for i in range(2)]
+
+
+def all_finished(backend: RayBackend) -> None:
+    ray.wait(list(backend.pending), num_returns=len(backend.pending), timeout=60)
+
+
+def test_async_samples_come_back_in_the_order_asked():
+    backend = RayBackend(two_workers(), worker_timeout_s=60)
+    try:
+        order = [0, 1, 1, 0, 1, 0, 0, 1]
+        for i in order:
+            backend.request(i)
+        all_finished(backend)  # every call is ready at once: the oldest must still come first
+        served = [backend.next().worker for _ in order]
+    finally:
+        backend.close()
+    assert served == order
+
+
+def test_a_dead_worker_is_seen_while_the_other_has_samples_ready():
+    backend = RayBackend(two_workers(), worker_timeout_s=60)
+    try:
+        backend.request(1)
+        backend.next()  # worker 1 is up
+        pid = ray.get(backend.workers[1].__ray_call__.remote(lambda self: os.getpid()))
+        backend.request(1)
+        for _ in range(3):
+            backend.request(0)
+        os.kill(pid, signal.SIGKILL)
+        all_finished(backend)
+        sample = backend.next()  # worker 1's call was asked first: its error is read before worker 0's samples
+    finally:
+        backend.close()
+    assert backend.restarts == 1 and sample.worker == 0
+
+
 def test_a_frozen_worker_is_replaced_on_the_async_path():
     backend = RayBackend(one_worker(env_id="Acrobot-v1"), worker_timeout_s=4)
     try:
