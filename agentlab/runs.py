@@ -43,6 +43,15 @@ def new_run_dir(algo: str, env: str, seed: int, root: str | Path = "runs") -> Pa
     return path
 
 
+def check_fresh(run_dir: str | Path) -> None:
+    """A new run needs a folder of its own: one that holds files already (another run's) is a one-line error,
+    so two runs' rows never mix in one episodes.csv and no checkpoint of the other is overwritten."""
+    path = Path(run_dir)
+    if path.is_dir() and any(path.iterdir()):
+        raise ConfigError(f"run folder '{path}' is not empty; choose another --run-dir, or continue that run "
+                          f"with --resume {path}")
+
+
 def write_config(run_dir: Path, run: dict[str, Any], algo: dict[str, Any]) -> None:
     text = yaml.safe_dump({"run": run, "algo": algo}, sort_keys=False)
     atomic_write(run_dir / "config.yaml", text.encode())

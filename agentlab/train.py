@@ -307,6 +307,8 @@ def train(values: dict[str, Any], progress: bool = True, resume: str | Path | No
     if saved:
         runs.check_resume_values(resume, saved, values)
     run_cfg, algo_cfg, algorithm = resolve(values, saved)
+    if not resume and run_cfg.run_dir:
+        runs.check_fresh(run_cfg.run_dir)
     if saved and run_cfg.device.startswith("cuda") and "device" not in values and not torch.cuda.is_available():
         print(f"resume: the run trained on {run_cfg.device}; this machine has no GPU, so it continues on the cpu",
               file=sys.stderr)

@@ -150,6 +150,7 @@ def main() -> None:
                         choices=[*ARMS, "recurrent_ppo"])
     parser.add_argument("--env", default="agentlab/MaskedCartPole-v1", help="the tmaze task's env id")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run FIRST_SEED .. FIRST_SEED+SEEDS-1")
     parser.add_argument("--budget", type=int, default=300_000, help="env steps per run")
     parser.add_argument("--eval-every", type=int, default=10_000)
     parser.add_argument("--backend", choices=["local", "ray"], default="local")
@@ -159,7 +160,7 @@ def main() -> None:
     env_id = "agentlab/MaskedCartPole-v1" if args.task == "masked" else args.env
     for name in args.arms:
         rows = []
-        for seed in range(args.seeds):
+        for seed in range(args.first_seed, args.first_seed + args.seeds):
             rows.append(recurrent_ppo(seed, args) if name == "recurrent_ppo" else ours(name, env_id, seed, args))
             print(json.dumps({"arm": name, "seed": seed, **rows[-1]}), flush=True)
         print(json.dumps(summarise(name, rows)), flush=True)

@@ -377,3 +377,14 @@ def test_a_resume_may_restate_a_fixed_setting_or_change_others(tiny_dqn):
     saved = runs.read_config(tiny_dqn)
     _, algo_cfg, _ = resolve({"hidden_sizes": "[16]", "encoder": "auto", "lr": "3e-4"}, saved)
     assert algo_cfg.hidden_sizes == (16,) and algo_cfg.lr == 3e-4
+
+
+def test_a_new_run_into_a_folder_holding_a_run_is_refused_and_the_folder_kept(tmp_path):
+    values = {"algo": "q_learning", "env": "agentlab/GridWorld-v0", "backend": "local", "steps": 300,
+              "run_dir": str(tmp_path)}
+    train(values, progress=False)  # an empty folder (tmp_path) is fine
+    before = {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()}
+    with pytest.raises(ConfigError, match="--resume") as refused:
+        train(values, progress=False)
+    assert "\n" not in str(refused.value)
+    assert {p: p.read_bytes() for p in tmp_path.rglob("*") if p.is_file()} == before

@@ -196,11 +196,12 @@ def test_changes_are_a_general_gridworld_option():
 
 
 def test_no_planning_is_q_learning(tmp_path):
-    for env_id, extra in (("agentlab/DynaMaze-v0", {}), ("agentlab/CliffWalking-v0", {"envs_per_worker": 2})):
+    for k, (env_id, extra) in enumerate((("agentlab/DynaMaze-v0", {}),
+                                         ("agentlab/CliffWalking-v0", {"envs_per_worker": 2}))):
         values = {"env": env_id, "backend": "local", "steps": 3000, "seed": 3, "alpha": 0.2, "gamma": 0.95, **extra}
-        dyna = train({**values, "algo": "dyna_q", "planning_steps": 0, "run_dir": str(tmp_path / "d")},
+        dyna = train({**values, "algo": "dyna_q", "planning_steps": 0, "run_dir": str(tmp_path / f"d{k}")},
                      progress=False)
-        q_learning = train({**values, "algo": "q_learning", "run_dir": str(tmp_path / "q")}, progress=False)
+        q_learning = train({**values, "algo": "q_learning", "run_dir": str(tmp_path / f"q{k}")}, progress=False)
         assert np.count_nonzero(q_learning.learner.q) > 20
         np.testing.assert_array_equal(dyna.learner.q, q_learning.learner.q)
 
