@@ -96,7 +96,9 @@ def success_rate(run_dir: Path, env_id: str, episodes: int) -> float:
 
 
 def recurrent_ppo(seed: int, args: argparse.Namespace) -> dict[str, Any]:
-    """sb3-contrib's RecurrentPPO with the zoo's settings, evaluated greedily on the same schedule."""
+    """sb3-contrib's RecurrentPPO with the zoo's settings, evaluated greedily on the same schedule, on one torch
+    thread as our learners (``learner_threads``): torch's default of one thread per core crawls beside other jobs."""
+    import torch
     from sb3_contrib import RecurrentPPO
     from stable_baselines3.common.env_util import make_vec_env
     from stable_baselines3.common.vec_env import VecNormalize
@@ -107,6 +109,7 @@ def recurrent_ppo(seed: int, args: argparse.Namespace) -> dict[str, Any]:
     lr, clip = settings.pop("learning_rate"), settings.pop("clip_range")
     model = RecurrentPPO("MlpLstmPolicy", venv, seed=seed, verbose=0, learning_rate=lambda p: lr * p,
                          clip_range=lambda p: clip * p, **settings)
+    torch.set_num_threads(1)
     t0, solved_at, final = time.perf_counter(), None, float("nan")
     while model.num_timesteps < args.budget and solved_at is None:
         model.learn(args.eval_every, reset_num_timesteps=False)
