@@ -5,8 +5,7 @@ batch normalisation and ReLU to an image; the discriminator is stride-2 convolut
 (not on its first layer) and leaky ReLU, ending in one logit ``D(x) = σ(logit)``. Weights start from
 ``N(0, 0.02)`` as in the paper. In AC-GAN the generator also takes a class ``c`` (one-hot, beside ``z`` and
 at every stage) and the discriminator has a second head, ``P(C | X)``, over the classes. Losses:
-``generative.losses``; training (``generative.train``) adds the R1 penalty to the discriminator's.
- With
+``generative.losses``; training (``generative.train``) adds the R1 penalty to the discriminator's. With
 ``turns`` (the layered generator only) each sample's object is its class's template turned by a uniformly drawn
 one of ``turns`` equally spaced angles.
 """

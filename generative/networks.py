@@ -165,8 +165,7 @@ class LayeredDecoder(nn.Module):
         if self.turns:  # one template per class, drawn once per distinct class; turned by its one-hot's angle
             distinct, which = classes.unique(dim=0, return_inverse=True)  # [N, classes], [B]
             drawn = self.mask(distinct[:, :0], distinct)[which]  # [B, 1, S, S]: α in its own frame
-            steps = condition[:, -self.turns:] @ torch.arange(self.turns, dtype=code.dtype)  # [B]: k of the one-hot
-            angle = 2 * torch.pi / self.turns * steps
+            angle = 2 * torch.pi / self.turns * condition[:, -self.turns:].argmax(1).to(code.dtype)  # [B]: 2πk/K
         else:
             style = self.to_style(hidden)  # [B, style_dim]
             drawn = self.mask(style, torch.cat([condition, style], 1))  # [B, 1, S/2, S/2]: α, own frame
@@ -191,7 +190,7 @@ def with_turn(condition: torch.Tensor, turn: torch.Tensor | None, turns: int) ->
         return condition
     if turn is None:
         raise ValueError("this model turns its object: pass the turn")
-    return torch.cat([condition, F.one_hot(turn, turns).to(condition.dtype)], dim=1)
+    return torch.cat([condition, F.one_hot(turn.to(condition.device), turns).to(condition.dtype)], dim=1)
 
 
 def uniform_turns(turns: int, num: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
