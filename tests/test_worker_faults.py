@@ -169,6 +169,7 @@ def test_a_dead_worker_is_seen_while_the_other_has_samples_ready():
         backend.request(1)
         backend.next()  # worker 1 is up
         pid = ray.get(backend.workers[1].__ray_call__.remote(lambda self: os.getpid()))
+        os.kill(pid, signal.SIGSTOP)  # frozen first, so the call below cannot finish before the kill
         backend.request(1)
         for _ in range(3):
             backend.request(0)
