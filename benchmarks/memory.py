@@ -8,6 +8,7 @@ RecurrentPPO with rl-baselines3-zoo's ``CartPoleNoVel-v1`` settings as the peer.
 
 ``tmaze``: Bakker's T-maze; the share of 100 greedy episodes that reach the cued arm, with and without memory.
 
+    python -m benchmarks.memory masked --jobs 2          # every arm, 5 seeds, 300k steps: the issue's one run
     python -m benchmarks.memory masked --arms rainbow+lstm rainbow --seeds 5 --budget 300000
     python -m benchmarks.memory tmaze --env agentlab/TMazeLong-v0 --arms rainbow+lstm rainbow --seeds 1 --budget 60000
     python -m benchmarks.memory tmaze --env agentlab/TMaze-v0 --arms rainbow+transformer --seeds 1 --budget 60000
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import multiprocessing
 import time
 from pathlib import Path
 from typing import Any
@@ -145,28 +147,42 @@ def summarise(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
     return out
 
 
+def run_one(task: tuple[str, str, int, argparse.Namespace]) -> dict[str, Any]:
+    """One arm on one seed: a row of the table."""
+    name, env_id, seed, args = task
+    register_stacked()
+    row = recurrent_ppo(seed, args) if name == "recurrent_ppo" else ours(name, env_id, seed, args)
+    return {"arm": name, "seed": seed, **row}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("task", choices=["masked", "tmaze"])
-    parser.add_argument("--arms", nargs="+", default=["a2c+lstm", "rainbow+lstm", "a2c", "rainbow", "a2c+stack4",
-                                                      "rainbow+stack4", "recurrent_ppo"],
-                        choices=[*ARMS, "recurrent_ppo"])
+    parser.add_argument("--arms", nargs="+", default=["rainbow", "rainbow+lstm", "a2c+lstm", "recurrent_ppo",
+                                                      "rainbow+stack4", "a2c", "a2c+stack4"],
+                        choices=[*ARMS, "recurrent_ppo"], help="run in this order; the default puts the longest first")
     parser.add_argument("--env", default="agentlab/MaskedCartPole-v1", help="the tmaze task's env id")
     parser.add_argument("--seeds", type=int, default=5)
     parser.add_argument("--first-seed", type=int, default=0, help="seeds run FIRST_SEED .. FIRST_SEED+SEEDS-1")
     parser.add_argument("--budget", type=int, default=300_000, help="env steps per run")
     parser.add_argument("--eval-every", type=int, default=10_000)
     parser.add_argument("--backend", choices=["local", "ray"], default="local")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs at once, each in a process of its own on one core (local backend only)")
     parser.add_argument("--root", type=Path, default=Path("runs/benchmarks/memory"))
     args = parser.parse_args()
-    register_stacked()
+    if args.jobs < 1 or (args.jobs > 1 and args.backend != "local"):
+        parser.error("--jobs must be ≥ 1, and above 1 only with --backend local (a Ray run spreads its own workers)")
     env_id = "agentlab/MaskedCartPole-v1" if args.task == "masked" else args.env
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
+    tasks = [(name, env_id, seed, args) for name in args.arms for seed in seeds]
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in args.arms}
+    with multiprocessing.get_context("spawn").Pool(args.jobs, maxtasksperchild=1) as pool:
+        for row in pool.imap_unordered(run_one, tasks):  # in the order asked: the arms listed first start first
+            print(json.dumps(row), flush=True)
+            rows[row["arm"]].append(row)
     for name in args.arms:
-        rows = []
-        for seed in range(args.first_seed, args.first_seed + args.seeds):
-            rows.append(recurrent_ppo(seed, args) if name == "recurrent_ppo" else ours(name, env_id, seed, args))
-            print(json.dumps({"arm": name, "seed": seed, **rows[-1]}), flush=True)
-        print(json.dumps(summarise(name, rows)), flush=True)
+        print(json.dumps(summarise(name, sorted(rows[name], key=lambda r: r["seed"]))), flush=True)
 
 
 if __name__ == "__main__":
