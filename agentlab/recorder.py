@@ -63,12 +63,21 @@ class Recorder:
         return time.perf_counter() - self.t0
 
     def episodes(self, sample: Sample, env_steps: int) -> None:
-        for ep in sample.episodes:
-            self.recent.append(ep.ret)
-            self.episodes_log.write({"env_steps": env_steps, "wall_time": self.wall, "worker": ep.worker,
-                                     "return": ep.ret, "length": ep.length, "agent": ep.agent})
-            self.tb.add_scalar("episodes/return", ep.ret, env_steps)
-            self.tb.add_scalar("episodes/length", ep.length, env_steps)
+        """A sample's finished episodes: rows of episodes.csv, and one TensorBoard event holding every episode's
+        return and length at ``env_steps`` (an event each cost ~50 µs: more than a tabular fragment's work)."""
+        if not sample.episodes:
+            return
+        wall = self.wall
+        self.recent.extend(ep.ret for ep in sample.episodes)
+        self.episodes_log.write_rows([{"env_steps": env_steps, "wall_time": wall, "worker": ep.worker,
+                                       "return": ep.ret, "length": ep.length, "agent": ep.agent}
+                                      for ep in sample.episodes])
+        from tensorboard.compat.proto.summary_pb2 import Summary  # loaded with the writer in __init__
+
+        values = [value for ep in sample.episodes for value in (
+            Summary.Value(tag="episodes/return", simple_value=ep.ret),
+            Summary.Value(tag="episodes/length", simple_value=ep.length))]
+        self.tb.file_writer.add_summary(Summary(value=values), env_steps)
 
     @property
     def return_mean(self) -> float:

@@ -97,10 +97,14 @@ class CsvLog:
             self.file.flush()
 
     def write(self, row: dict[str, Any]) -> None:
-        new = [key for key in row if key not in self.columns]
+        self.write_rows([row])
+
+    def write_rows(self, rows: list[dict[str, Any]]) -> None:
+        """Append ``rows``, then flush once (a fragment's episodes: one write, not one per episode)."""
+        new = list(dict.fromkeys(key for row in rows for key in row if key not in self.columns))
         if new:
             self._widen(new)
-        self.writer.writerow([_fmt(row.get(c, "")) for c in self.columns])
+        self.writer.writerows([_fmt(row.get(c, "")) for c in self.columns] for row in rows)
         self.file.flush()
 
     def _widen(self, new: list[str]) -> None:

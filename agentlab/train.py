@@ -45,6 +45,8 @@ class RunResult:
     env_steps: int
     episodes: int
     wall_time: float
+    """Seconds of training (a resumed run's before it included), to the final checkpoint and the workers' shutdown;
+    not the final evaluation or the plot."""
     solved_at: int | None
     eval: dict[str, Any] | None
     learner: Any
@@ -334,6 +336,7 @@ def train(values: dict[str, Any], progress: bool = True, resume: str | Path | No
         runs.write_config(run_dir, to_dict(run_cfg), to_dict(algo_cfg))  # once the workers (and Ray) are up
         with driver.stop_on_signals():
             driver.run()
+        wall_time = driver.rec.wall
         if run_cfg.eval_episodes and driver.stop_signal is None:
             final_eval = driver.evaluate(run_cfg.eval_episodes, seed=run_cfg.seed + 12_345)
             runs.atomic_write(run_dir / "eval.json", (json.dumps(final_eval) + "\n").encode())
@@ -342,5 +345,5 @@ def train(values: dict[str, Any], progress: bool = True, resume: str | Path | No
     from agentlab.plot import plot_runs
 
     plot_runs([run_dir], run_dir / "curve.png")
-    return RunResult(run_dir, run_cfg.env, driver.env_steps, driver.num_episodes, driver.rec.wall, driver.solved_at,
+    return RunResult(run_dir, run_cfg.env, driver.env_steps, driver.num_episodes, wall_time, driver.solved_at,
                      final_eval, learner, driver.stop_signal)

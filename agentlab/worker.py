@@ -118,11 +118,16 @@ class Worker:
             self.lengths += 1
             done = terminated[t] | truncated[t]
             self.obs = next_obs[t].copy()
-            if done.any():
-                for e in np.flatnonzero(done & info.get("game_over", done)):
-                    episodes.append(Episode(self.index, float(self.returns[e]), int(self.lengths[e])))
-                    self.returns[e], self.lengths[e] = 0.0, 0
-                self.obs[done] = self.envs.reset(options={"reset_mask": done})[0][done]
+            self.starts = done
+            if not done.any():  # the common step: one policy pass picks a' at every s', the state carried on
+                chosen, state, self.extras = self.actor.act(self.obs, self.state, done)
+                next_actions[t] = chosen
+                self.actions, self.state_in, self.state = chosen.copy(), self.state, state
+                continue
+            for e in np.flatnonzero(done & info.get("game_over", done)):
+                episodes.append(Episode(self.index, float(self.returns[e]), int(self.lengths[e])))
+                self.returns[e], self.lengths[e] = 0.0, 0
+            self.obs[done] = self.envs.reset(options={"reset_mask": done})[0][done]
             # One policy pass picks a' at every s' (before the reset: SARSA's a', from the carried state) and
             # the first action of each new episode (its state reset by the actor).
             rows_state = join_rows([self.state, take_rows(self.state, done)]) if self.state else {}
@@ -136,7 +141,6 @@ class Worker:
                 take_rows(chosen_extras, slice(E))
             put_rows(self.state, done, take_rows(state, slice(E, None)))
             put_rows(self.extras, done, take_rows(chosen_extras, slice(E, None)))
-            self.starts = done
         fragment = Fragment(obs, actions, rewards, next_obs, terminated, truncated, next_actions, episode_start,
                             first_state, extras, version, self.index)
         return Sample(self.actor.process(fragment), T * E, self.index, episodes)

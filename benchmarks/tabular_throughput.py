@@ -1,7 +1,9 @@
 """Tabular env steps per second through agentlab's whole loop, against a plain single-process loop.
 
 The baseline is the textbook program: one env, ε-greedy on a Q-table, a Q-learning update after every
-step, no fragments, no workers, no logging. It is measured in the same run, so the ratio is fair.
+step, no fragments, no workers, no logging. It is measured in the same run, so the ratio is fair. Ours log
+every episode (CSV and TensorBoard), metrics and checkpoints as any run does; a worker steps its envs as one
+batch (``envs.vector.GridBatch``) and acts for all of them in one pass.
 
     python -m benchmarks.tabular_throughput --steps 200000
 """
@@ -33,10 +35,12 @@ def plain_loop(steps: int, seed: int = 0) -> float:
     return steps / (time.perf_counter() - start)
 
 
-def agentlab_loop(steps: int, backend: str, workers: int, fragment_length: int) -> float:
+def agentlab_loop(steps: int, backend: str, workers: int, num_envs: int, fragment_length: int) -> float:
+    """Env steps per second of training (``RunResult.wall_time``: the loop, not the final evaluation or plot)."""
     result = train({"algo": "q_learning", "env": ENV, "steps": steps, "backend": backend, "workers": workers,
-                    "fragment_length": fragment_length, "run_dir": f"runs/bench_throughput_{backend}_{workers}w"
-                    f"_f{fragment_length}_{time.strftime('%H%M%S')}"}, progress=False)
+                    "envs_per_worker": num_envs, "fragment_length": fragment_length,
+                    "run_dir": f"runs/bench_throughput_{backend}_{workers}w{num_envs}e_f{fragment_length}"
+                    f"_{time.strftime('%H%M%S')}"}, progress=False)
     return result.env_steps / result.wall_time
 
 
@@ -49,11 +53,11 @@ def main() -> None:
     init_ray()  # started once, outside the timed runs (~4 s)
     baseline = plain_loop(args.steps)
     print(f"plain single-process loop (baseline)      {baseline:9,.0f} steps/s   x1.00")
-    for backend, workers, frag in (("local", 1, 1), ("local", 1, 64), ("local", 2, 64),
-                                   ("ray", 2, 64), ("ray", 2, 256)):
-        rate = agentlab_loop(args.steps, backend, workers, frag)
-        print(f"agentlab {backend:>5}, {workers} worker(s), fragment {frag:>3}  {rate:9,.0f} steps/s   "
-              f"x{rate / baseline:.2f}", flush=True)
+    for backend, workers, num_envs, frag in (("local", 1, 1, 1), ("local", 1, 1, 64), ("local", 1, 16, 64),
+                                             ("local", 2, 16, 64), ("ray", 2, 16, 64), ("ray", 2, 16, 256)):
+        rate = agentlab_loop(args.steps, backend, workers, num_envs, frag)
+        print(f"agentlab {backend:>5}, {workers} worker(s) of {num_envs:>2} env(s), fragment {frag:>3}  "
+              f"{rate:9,.0f} steps/s   x{rate / baseline:.2f}", flush=True)
 
 
 if __name__ == "__main__":

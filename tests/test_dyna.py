@@ -198,7 +198,8 @@ def test_changes_are_a_general_gridworld_option():
 def test_no_planning_is_q_learning(tmp_path):
     for k, (env_id, extra) in enumerate((("agentlab/DynaMaze-v0", {}),
                                          ("agentlab/CliffWalking-v0", {"envs_per_worker": 2}))):
-        values = {"env": env_id, "backend": "local", "steps": 3000, "seed": 3, "alpha": 0.2, "gamma": 0.95, **extra}
+        values = {"env": env_id, "backend": "local", "steps": 6000, "episodes": 0,  # no Figure 8.2 episode limit
+                  "seed": 3, "alpha": 0.2, "gamma": 0.95, **extra}
         dyna = train({**values, "algo": "dyna_q", "planning_steps": 0, "run_dir": str(tmp_path / f"d{k}")},
                      progress=False)
         q_learning = train({**values, "algo": "q_learning", "run_dir": str(tmp_path / f"q{k}")}, progress=False)

@@ -28,7 +28,7 @@ def play(env, actions, vector: bool) -> list:
 @pytest.mark.parametrize("env_id, vector", [
     ("CartPole-v1", False), ("MountainCar-v0", False), ("Acrobot-v1", False), ("FrozenLake-v1", False),
     ("Taxi-v4", False), ("agentlab/CliffWalking-v0", False), ("agentlab/FourRoomsImage-v0", False),
-    ("CartPole-v1", True), ("FrozenLake-v1", True), ("ALE/Pong-v5", True),
+    ("CartPole-v1", True), ("FrozenLake-v1", True), ("agentlab/CliffWalking-v0", True), ("ALE/Pong-v5", True),
 ])
 def test_a_restored_env_continues_exactly(env_id, vector):
     make = (lambda: make_vector(env_id, 2, seed=0)) if vector else (lambda: envs.make(env_id))

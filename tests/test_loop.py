@@ -53,13 +53,12 @@ def test_worker_keeps_the_final_observation_of_a_truncated_episode():
     worker.set_weights({"q": np.zeros((25, 4)), "epsilon": 1.0}, 0)
     frag = worker.sample().payload
     grid = worker.envs.envs[0].unwrapped
-    truncated = np.flatnonzero(frag.truncated[:-1, 0])
+    truncated = np.flatnonzero(frag.truncated[:-1, 0] & ~frag.terminated[:-1, 0])  # a goal at the limit is both
     assert len(truncated) >= 2
     for t in truncated:
         (r0, c0), (r1, c1) = grid.to_pos(int(frag.obs[t, 0])), grid.to_pos(int(frag.next_obs[t, 0]))
         assert abs(r0 - r1) + abs(c0 - c1) <= 1  # one move (or a bump), not a jump back to start
         assert frag.obs[t + 1, 0] == grid.start_state  # the next fragment step starts a new episode
-        assert not frag.terminated[t, 0]
 
 
 def test_ray_backend_with_two_workers(tmp_path):

@@ -2,9 +2,11 @@
 
 import gymnasium as gym
 import numpy as np
+import pytest
 
+import envs
 from agentlab.worker import Worker
-from envs.vector import CartPoleBatch, EnvList, make_vector
+from envs.vector import CartPoleBatch, EnvList, GridBatch, make_vector
 
 
 def balance(obs: np.ndarray) -> np.ndarray:
@@ -47,8 +49,54 @@ def test_cartpole_batch_matches_single_cartpole_v1_through_terminations_and_trun
     assert ends["truncated"] == 2 and ends["terminated"] > 20
 
 
+@pytest.mark.parametrize("env_id, steps", [("agentlab/CliffWalking-v0", 3000), ("agentlab/ShortcutMaze-v0", 8000),
+                                           ("agentlab/GridWorld-v0", 3000)])
+def test_grid_batch_matches_single_gridworlds_through_cliffs_goals_time_limits_and_map_changes(env_id, steps):
+    batch = make_vector(env_id, 3, seed=0)
+    assert isinstance(batch, GridBatch)
+    singles = [envs.make(env_id) for _ in range(3)]
+    obs = batch.reset(seed=0)[0]
+    assert [s.reset(seed=0)[0] for s in singles] == list(obs)
+    rng = np.random.default_rng(0)
+    counts = {"terminated": 0, "truncated": 0, "cliff": 0}
+    safe_path = [0] + [1] * 11 + [2]  # Cliff Walking's goal in 13 steps: random walks only fall or time out
+    for t in range(steps):
+        actions = rng.integers(4, size=3)
+        actions[0] = safe_path[t % 13] if env_id == "agentlab/CliffWalking-v0" else actions[0]
+        obs, rewards, terminated, truncated, info = batch.step(actions)
+        for i, env in enumerate(singles):
+            o, r, term, trunc, single_info = env.step(int(actions[i]))
+            assert (obs[i], rewards[i], terminated[i], truncated[i], info["move"][i]) == \
+                (o, r, term, trunc, single_info["move"])
+        counts["terminated"] += int(terminated.sum())
+        counts["truncated"] += int(truncated.sum())
+        counts["cliff"] += int((rewards == -100).sum())
+        done = terminated | truncated
+        if done.any():
+            obs = batch.reset(options={"reset_mask": done})[0]
+            for i in np.flatnonzero(done):
+                assert singles[i].reset()[0] == obs[i]
+    assert counts["terminated"] > 0
+    if env_id == "agentlab/CliffWalking-v0":  # the maze's limit (100,000 steps) is never reached
+        assert counts["truncated"] > 0 and counts["cliff"] > 0
+
+
+def test_grid_batch_slips_to_one_of_the_other_moves_uniformly():
+    env_id = "bench/SlipperyGrid-v0"
+    if env_id not in gym.registry:
+        gym.register(env_id, entry_point="envs.gridworld:GridWorld", max_episode_steps=100,
+                     kwargs={"map": "open_5x5", "slip": 0.4})
+    batch = make_vector(env_id, 1000, seed=0)
+    batch.reset(seed=0)
+    moves = batch.step(np.ones(1000, np.int64))[4]["move"]
+    counts = np.bincount(moves, minlength=4) / 1000
+    assert abs(counts[1] - 0.6) < 0.05 and np.all(np.abs(counts[[0, 2, 3]] - 0.4 / 3) < 0.04)
+    with pytest.raises(ValueError, match="invalid actions"):
+        batch.step(np.full(1000, 4))
+
+
 def test_env_list_steps_without_auto_reset_and_resets_only_the_masked_envs():
-    batch = make_vector("agentlab/GridWorld-v0", 2, seed=0)
+    batch = make_vector("agentlab/GridWorldImage-v0", 2, seed=0)
     assert isinstance(batch, EnvList)
     obs = batch.reset(seed=0)[0]
     start = obs.copy()
@@ -56,7 +104,8 @@ def test_env_list_steps_without_auto_reset_and_resets_only_the_masked_envs():
     assert not np.array_equal(obs, start)
     moved = obs.copy()
     obs = batch.reset(options={"reset_mask": np.array([True, False])})[0]
-    assert obs[0] == start[0] and obs[1] == moved[1]
+    np.testing.assert_array_equal(obs[0], start[0])
+    np.testing.assert_array_equal(obs[1], moved[1])
 
 
 def test_cartpole_worker_fragment_keeps_final_observations_and_starts_new_episodes():

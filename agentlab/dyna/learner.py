@@ -32,7 +32,7 @@ class DynaLearner(TabularLearner):
         self.time = 0  # real transitions learned from: the clock of τ
 
     def _update_one(self, s: int, a: int, r: float, s_next: int, a_next: int, terminated: bool,
-                    legal_next: np.ndarray | slice = slice(None)) -> float:
+                    legal_next: np.ndarray | None) -> float:
         """One real transition: (d) direct RL, (e) model learning, (f) planning; the TD error of (d)."""
         delta = super()._update_one(s, a, r, s_next, a_next, terminated, legal_next)  # (d)
         self.time += 1

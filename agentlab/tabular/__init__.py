@@ -27,7 +27,7 @@ def _states(obs_space: gym.Space, action_space: gym.Space) -> StateIndex:
 
 def make_actor(config: TabularConfig, obs_space: gym.Space, action_space: gym.Space, worker_index: int,
                num_workers: int, seed: int) -> TabularActor:
-    return TabularActor(_states(obs_space, action_space), int(action_space.n), seed=seed * 7919 + worker_index)
+    return TabularActor(_states(obs_space, action_space), seed=seed * 7919 + worker_index)
 
 
 def make_learner(rule: str, config: TabularConfig, obs_space: gym.Space, action_space: gym.Space, seed: int,

@@ -41,16 +41,15 @@ class StateIndex:
         return split_mask(self.space, obs)[1]
 
 
-def greedy_action(q_row: np.ndarray, rng: np.random.Generator) -> int:
-    """argmax with ties broken at random (a fresh table would otherwise always pick action 0)."""
-    best = np.flatnonzero(q_row == q_row.max())
-    return int(best[0] if best.size == 1 else best[rng.integers(best.size)])
+def pick_uniform(candidates: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+    """One column per row ``[N]``, uniformly among the row's True entries of ``candidates [N, A]`` (each row has
+    one): the argmax of uniform draws kept where allowed."""
+    return np.argmax(rng.random(candidates.shape) * candidates, axis=1)
 
 
 class TabularActor:
-    def __init__(self, states: StateIndex, num_actions: int, seed: int):
+    def __init__(self, states: StateIndex, seed: int):
         self.states = states
-        self.num_actions = num_actions
         self.rng = np.random.default_rng(seed)
         self.q: np.ndarray | None = None
         self.epsilon = 1.0
@@ -63,19 +62,19 @@ class TabularActor:
 
     def act(self, obs: np.ndarray, state: State, episode_start: np.ndarray, explore: bool = True
             ) -> tuple[np.ndarray, State, Extras]:
+        """ε-greedy over the legal actions, every env at once; ties between greedy actions broken at random (a fresh
+        table would otherwise always pick action 0)."""
         assert self.q is not None, "set_weights before act"
-        actions = np.empty(len(obs), dtype=np.int64)
+        q = self.q[self.states.rows(obs)]  # [N, A]
         legal = self.states.legal(obs)
-        for i, s in enumerate(self.states.rows(obs)):
-            q_row = self.q[s]
-            if legal is not None:
-                q_row = np.where(legal[i], q_row, -np.inf)  # illegal actions are never greedy
-            if explore and self.rng.random() < self.epsilon:
-                actions[i] = (self.rng.integers(self.num_actions) if legal is None
-                              else self.rng.choice(np.flatnonzero(legal[i])))
-            else:
-                actions[i] = greedy_action(q_row, self.rng)
-        return actions, state, {}
+        if legal is not None:
+            legal = legal | ~legal.any(axis=1, keepdims=True)  # no legal action (a final board): any
+            q = np.where(legal, q, -np.inf)  # illegal actions are never greedy
+        candidates = q == q.max(axis=1, keepdims=True)  # [N, A]
+        if explore:
+            explores = self.rng.random(len(q)) < self.epsilon  # [N]
+            candidates = np.where(explores[:, None], True if legal is None else legal, candidates)
+        return pick_uniform(candidates, self.rng), state, {}
 
     def process(self, fragment: Fragment) -> Fragment:
         return fragment

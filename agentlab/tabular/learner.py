@@ -36,42 +36,42 @@ class TabularLearner:
         return self.config.epsilon_after(self.episodes)
 
     def _update_one(self, s: int, a: int, r: float, s_next: int, a_next: int, terminated: bool,
-                    legal_next: np.ndarray | slice = slice(None)) -> float:
+                    legal_next: np.ndarray | None) -> float:
         """One TD update; the max, the argmax and the expectation over s' run over its legal actions alone."""
         c = self.config
         if self.rule == "double_q":
             assert self.q_b is not None
             q_a, q_b = (self.q, self.q_b) if self.rng.random() < 0.5 else (self.q_b, self.q)
-            target = losses.double_q_target(r, q_a[s_next][legal_next], q_b[s_next][legal_next], c.gamma, terminated)
-            return losses.td_update(q_a, s, a, target, c.alpha)
+            q_a_next, q_b_next = (q_a[s_next], q_b[s_next]) if legal_next is None else \
+                (q_a[s_next][legal_next], q_b[s_next][legal_next])
+            return losses.td_update(q_a, s, a, losses.double_q_target(r, q_a_next, q_b_next, c.gamma, terminated),
+                                    c.alpha)
         q_next = self.q[s_next]
-        if self.rule == "q_learning":
-            target = losses.q_learning_target(r, q_next[legal_next], c.gamma, terminated)
-        elif self.rule == "sarsa":
+        if self.rule == "sarsa":
             target = losses.sarsa_target(r, q_next, a_next, c.gamma, terminated)
         else:
-            target = losses.expected_sarsa_target(r, q_next[legal_next], c.gamma, terminated, self.epsilon)
+            q_next = q_next if legal_next is None else q_next[legal_next]
+            target = (losses.q_learning_target(r, q_next, c.gamma, terminated) if self.rule == "q_learning" else
+                      losses.expected_sarsa_target(r, q_next, c.gamma, terminated, self.epsilon))
         return losses.td_update(self.q, s, a, target, c.alpha)
 
     def update(self, fragment: Fragment) -> dict[str, float]:
-        obs, actions, rewards = fragment.obs, fragment.actions, fragment.rewards
-        next_obs, next_actions, terminated = fragment.next_obs, fragment.next_actions, fragment.terminated
-        ended = fragment.terminated | fragment.truncated
-        steps, num_envs = rewards.shape
-        rows = self.states.rows(obs.reshape(steps * num_envs, *obs.shape[2:])).reshape(steps, num_envs)
-        flat_next = next_obs.reshape(steps * num_envs, *obs.shape[2:])
-        next_rows = self.states.rows(flat_next).reshape(steps, num_envs)
+        steps, num_envs = fragment.rewards.shape
+        n = steps * num_envs  # time-major, then env: the order the steps happened in
+        rows = self.states.rows(fragment.obs.reshape(n, *fragment.obs.shape[2:])).tolist()
+        flat_next = fragment.next_obs.reshape(n, *fragment.obs.shape[2:])
+        next_rows = self.states.rows(flat_next).tolist()
         legal = self.states.legal(flat_next)  # [T·E, A] or None
-        every = slice(None)
-        for t in range(steps):
-            for e in range(num_envs):
-                delta = self._update_one(int(rows[t, e]), int(actions[t, e]), float(rewards[t, e]),
-                                         int(next_rows[t, e]), int(next_actions[t, e]), bool(terminated[t, e]),
-                                         every if legal is None else legal[t * num_envs + e])
-                self.td_abs_sum += abs(delta)
-                self.td_count += 1
-                # ε decays per finished episode, so Expected SARSA's target sees the ε that acted.
-                self.episodes += int(ended[t, e])
+        actions, rewards = fragment.actions.reshape(n).tolist(), fragment.rewards.reshape(n).tolist()
+        next_actions, terminated = fragment.next_actions.reshape(n).tolist(), fragment.terminated.reshape(n).tolist()
+        ended = (fragment.terminated | fragment.truncated).reshape(n).tolist()
+        for i in range(n):
+            delta = self._update_one(rows[i], actions[i], rewards[i], next_rows[i], next_actions[i], terminated[i],
+                                     None if legal is None else legal[i])
+            self.td_abs_sum += abs(delta)
+            self.td_count += 1
+            # ε decays per finished episode, so Expected SARSA's target sees the ε that acted.
+            self.episodes += ended[i]
         self.version += 1
         return {"epsilon": self.epsilon}
 
