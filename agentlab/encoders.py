@@ -24,6 +24,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from agentlab.config import ConfigError, check_choice
+from agentlab.normalization import Moments, RunningNorm, batch_moments
 from agentlab.runs import load_failure
 from envs.masks import MaskedBox, num_masked
 
@@ -126,12 +127,14 @@ def _is_hwc(shape: tuple[int, ...]) -> bool:
 
 
 class ObsAdapter(nn.Module):
-    """Raw observation batch → the body's input: one-hot, flatten, uint8/255, HWC → CHW."""
+    """Raw observation batch → the body's input: one-hot, flatten, uint8/255, HWC → CHW; vectors standardised by
+    their running moments when ``normalize`` (``agentlab.normalization``)."""
 
-    def __init__(self, space: gym.Space, body: nn.Module) -> None:
+    def __init__(self, space: gym.Space, body: nn.Module, normalize: bool = False) -> None:
         super().__init__()
         self.body = body
         self.features_dim: int = body.features_dim
+        self.obs_shape = tuple(space.shape)
         self.num_states = int(space.n) if isinstance(space, gym.spaces.Discrete) else 0
         self.first_state = int(space.start) if isinstance(space, gym.spaces.Discrete) else 0  # Discrete(n, start)
         self.image = is_image(space)
@@ -139,6 +142,11 @@ class ObsAdapter(nn.Module):
         self.unsqueeze = self.image and len(space.shape) == 2
         self.mask_size = num_masked(space)  # a legal-action mask at the end of the observation: not an input
         self.frozen = False
+        if normalize and (self.num_states or self.image):
+            raise ConfigError(f"normalize_obs standardises vector observations; {space} is "
+                              f"{'one-hot encoded' if self.num_states else 'an image, scaled by 1/255'} already: "
+                              "leave normalize_obs off for this env")
+        self.norm = RunningNorm(int(np.prod(prepared_shape(space)))) if normalize else None
 
     def freeze(self) -> None:
         """Fix the body's parameters: no gradients, and eval mode from now on whatever the agent's mode."""
@@ -156,7 +164,8 @@ class ObsAdapter(nn.Module):
         if self.num_states:
             return F.one_hot(obs.long().view(-1) - self.first_state, self.num_states).float()  # [B] → [B, n]
         if not self.image:
-            return obs[:, :obs.shape[1] - self.mask_size].float().flatten(1)  # [B, ...] → [B, D] (without a mask)
+            x = self.vector(obs)
+            return x if self.norm is None else self.norm(x)
         x = obs.float() / 255.0
         if self.unsqueeze:
             x = x.unsqueeze(1)  # [B, H, W] → [B, 1, H, W]
@@ -164,8 +173,31 @@ class ObsAdapter(nn.Module):
             x = x.permute(0, 3, 1, 2)  # [B, H, W, C] → [B, C, H, W]
         return x
 
+    def vector(self, obs: torch.Tensor) -> torch.Tensor:
+        """``[B, ...]`` → ``[B, D]``: a vector observation flattened, without its mask."""
+        return obs[:, :obs.shape[1] - self.mask_size].float().flatten(1)
+
     def forward(self, obs: torch.Tensor) -> torch.Tensor:
         return self.body(self.prepare(obs))  # [B, features_dim]
+
+
+def obs_moments(network: nn.Module, obs: np.ndarray) -> Moments | None:
+    """The moments of raw observations ``[..., *obs_shape]`` (a fragment's ``[T, E, ...]``) as ``network``'s
+    normaliser reads them; None when it has none."""
+    adapter = next((m for m in network.modules() if isinstance(m, ObsAdapter) and m.norm is not None), None)
+    if adapter is None:
+        return None
+    return batch_moments(adapter.vector(torch.as_tensor(obs).reshape(-1, *adapter.obs_shape)))
+
+
+def update_obs_norms(moments: Moments | None, *networks: nn.Module) -> None:
+    """Merge ``moments`` into every observation normaliser of ``networks`` (a Q-network and its target alike)."""
+    if moments is None:
+        return
+    for network in networks:
+        for module in network.modules():
+            if isinstance(module, ObsAdapter) and module.norm is not None:
+                module.norm.update(moments)
 
 
 def mask_illegal(scores: torch.Tensor, obs: torch.Tensor, mask_size: int, fill: float = -1e9) -> torch.Tensor:
@@ -244,12 +276,14 @@ def load_encoder_weights(encoder: ObsAdapter, name: str, path: str = "", freeze:
 
 
 def build_encoder(obs_space: gym.Space, name: str = "auto", hidden_sizes: Sequence[int] = (64, 64),
-                  activation: str = "relu", weights: str = "", freeze: bool = False) -> ObsAdapter:
+                  activation: str = "relu", weights: str = "", freeze: bool = False,
+                  normalize: bool = False) -> ObsAdapter:
     """The encoder an agent's config asks for: the MLP settings apply to an MLP alone, then ``weights``
-    are loaded and the body frozen when ``freeze`` (``load_encoder_weights``)."""
+    are loaded and the body frozen when ``freeze`` (``load_encoder_weights``); ``normalize`` standardises
+    vector observations by their running moments."""
     name = resolve_name(obs_space, name)
     kwargs = {"hidden_sizes": hidden_sizes, "activation": activation} if name == "mlp" else {}
-    encoder = make_encoder(obs_space, name, **kwargs)
+    encoder = make_encoder(obs_space, name, normalize, **kwargs)
     load_encoder_weights(encoder, name, weights, freeze)
     return encoder
 
@@ -262,7 +296,7 @@ def check_space(obs_space: gym.Space) -> None:
                           "gymnasium.wrappers.FlattenObservation) or pick another env")
 
 
-def make_encoder(obs_space: gym.Space, name: str = "auto", **kwargs: object) -> ObsAdapter:
+def make_encoder(obs_space: gym.Space, name: str = "auto", normalize: bool = False, **kwargs: object) -> ObsAdapter:
     """An ``ObsAdapter`` around the named body; ``kwargs`` go to the body (``hidden_sizes`` for ``mlp``)."""
     check_space(obs_space)
     name = resolve_name(obs_space, name)
@@ -272,4 +306,4 @@ def make_encoder(obs_space: gym.Space, name: str = "auto", **kwargs: object) -> 
     if name == "minatar_cnn" and is_image(obs_space):
         raise ConfigError(f"encoder 'minatar_cnn' takes grids of numbers (MinAtar), got uint8 images {obs_space}; "
                           "use --set encoder=nature_cnn")
-    return ObsAdapter(obs_space, ENCODERS[name](prepared_shape(obs_space), **kwargs))
+    return ObsAdapter(obs_space, ENCODERS[name](prepared_shape(obs_space), **kwargs), normalize)

@@ -23,7 +23,8 @@ def to_saveable(value: Any) -> Any:
             return {"__npscalar__": torch.from_numpy(np.array(value))}
         if not value.flags.writeable:  # an array that came through Ray: torch would warn on sharing it
             value = value.copy()
-        return {"__ndarray__": torch.from_numpy(np.ascontiguousarray(value))}  # shares memory: no copy
+        contiguous = value if value.flags.c_contiguous else value.copy(order="C")  # (ascontiguousarray makes 0-d 1-d)
+        return {"__ndarray__": torch.from_numpy(contiguous)}  # shares memory: no copy
     if isinstance(value, dict):
         return {k: to_saveable(v) for k, v in value.items()}
     if isinstance(value, list | tuple):

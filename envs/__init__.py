@@ -44,9 +44,15 @@ MEMORY_TASKS: dict[str, tuple[str, int, dict]] = {
 }
 """Partially observable tasks that need memory: id -> (entry point, max_episode_steps, kwargs)."""
 
+PROBE_TASKS: dict[str, tuple[str, int, dict]] = {
+    "agentlab/OffsetCorridor-v0": ("envs.corridor:Corridor", 50, {"offset": 10_000.0, "scale": 10.0}),
+}
+"""Small tasks that isolate one difficulty (here: observations far from unit scale), same layout as above."""
+
 
 def register_gridworlds() -> None:
-    """Register every ``GRIDWORLDS`` and ``MEMORY_TASKS`` id once; again (a second import, a Ray worker): nothing."""
+    """Register every ``GRIDWORLDS``, ``MEMORY_TASKS`` and ``PROBE_TASKS`` id once; again (a second import, a Ray
+    worker): nothing."""
     for env_id, (map_name, max_steps) in GRIDWORLDS.items():
         if env_id not in gymnasium.registry:
             gymnasium.register(
@@ -60,7 +66,7 @@ def register_gridworlds() -> None:
             map_name, max_steps = GRIDWORLDS[index_id]
             gymnasium.register(env_id, entry_point="envs.gridworld:GridWorld", max_episode_steps=max_steps,
                                kwargs={"map": map_name, **GRIDWORLD_KWARGS.get(index_id, {}), "obs_type": "image"})
-    for env_id, (entry_point, max_steps, kwargs) in MEMORY_TASKS.items():
+    for env_id, (entry_point, max_steps, kwargs) in {**MEMORY_TASKS, **PROBE_TASKS}.items():
         if env_id not in gymnasium.registry:
             gymnasium.register(env_id, entry_point=entry_point, max_episode_steps=max_steps, kwargs=kwargs)
 

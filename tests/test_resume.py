@@ -64,6 +64,7 @@ def stop_at(monkeypatch, step: int) -> None:
     ({"algo": "rainbow", "env": "CartPole-v1", "steps": 2500, "eval_every": 1000, "eval_episodes": 2}, 1300),
     ({"algo": "dqn", "env": "MountainCar-v0", "steps": 2500, "learning_starts": 500}, 1100),
     ({"algo": "a2c", "env": "Acrobot-v1", "steps": 3000}, 1700),
+    ({"algo": "dqn", "env": "Acrobot-v1", "steps": 2000, "learning_starts": 500, "normalize_obs": True}, 900),
 ])
 def test_stopped_and_resumed_ends_bit_identical_to_never_stopped(tmp_path, monkeypatch, values, stop):
     values = {**values, "backend": "local", "workers": 2}

@@ -1,4 +1,5 @@
-"""The deep agents' defaults learn where returns are far from [−10, 10]: a combination-lock corridor costing 20 a step.
+"""The deep agents' defaults learn where returns are far from [−10, 10]: a combination-lock corridor costing 20 a step
+(``envs.corridor``, 6 cells, one-hot observations).
 
 Greedy play reaches the end in 5 steps (return −100); a policy that cannot rank the two actions walks into the wall
 and is truncated at −1,000. Every discounted value here is below −90, so Rainbow's C51 head on a support of
@@ -9,10 +10,8 @@ even in Pohlen et al.'s h).
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
 
 import gymnasium as gym
-import numpy as np
 import pytest
 import torch
 
@@ -20,32 +19,8 @@ from agentlab.train import train
 
 torch.set_num_threads(1)
 
-LENGTH, STEP_COST, LIMIT = 6, -20.0, 50
 ENV = "tests/ScaledCorridor-v0"
-
-
-class ScaledCorridor(gym.Env):
-    """Cells 0 … LENGTH − 1, start at 0; the last cell ends it. Action ``cell % 2`` moves right, the other left (a
-    wall at 0), so no constant action walks the corridor."""
-
-    observation_space = gym.spaces.Box(0.0, 1.0, (LENGTH,), np.float32)
-    action_space = gym.spaces.Discrete(2)
-
-    def reset(self, *, seed: int | None = None, options: Any = None) -> tuple[np.ndarray, dict]:
-        super().reset(seed=seed)
-        self.cell = 0
-        return self.obs(), {}
-
-    def step(self, action: int) -> tuple[np.ndarray, float, bool, bool, dict]:
-        self.cell = max(0, self.cell + (1 if action == self.cell % 2 else -1))
-        at_goal = self.cell == LENGTH - 1
-        return self.obs(), STEP_COST, at_goal, False, {}
-
-    def obs(self) -> np.ndarray:
-        return np.eye(LENGTH, dtype=np.float32)[self.cell]
-
-
-gym.register(ENV, entry_point=ScaledCorridor, max_episode_steps=LIMIT)
+gym.register(ENV, entry_point="envs.corridor:Corridor", max_episode_steps=50, kwargs={"step_reward": -20.0})
 
 
 @pytest.mark.parametrize("algo", ["dqn", "rainbow", "a2c", "ppo"])

@@ -50,3 +50,14 @@ def test_a_read_only_array_is_saved_without_a_warning_and_loads_back(tmp_path) -
         "np.testing.assert_array_equal(loaded['x'], array)\n"
     )
     subprocess.run([sys.executable, "-W", "error", "-c", code], check=True)
+
+
+def test_arrays_of_every_rank_keep_their_shape_through_a_checkpoint(tmp_path) -> None:
+    from agentlab.saveable import from_saveable, to_saveable
+
+    arrays = {"rank0": np.array(2.5), "rank1": np.arange(3), "strided": np.arange(12.0).reshape(3, 4)[:, ::2]}
+    torch.save(to_saveable(arrays), tmp_path / "state.pt")
+    loaded = from_saveable(torch.load(tmp_path / "state.pt", weights_only=True))
+    for name, array in arrays.items():
+        assert loaded[name].shape == array.shape, name  # a 0-d array once came back as shape (1,)
+        np.testing.assert_array_equal(loaded[name], array)

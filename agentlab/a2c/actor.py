@@ -18,7 +18,9 @@ from agentlab.a2c.config import A2CConfig
 from agentlab.a2c.losses import Batch, actor_critic_loss
 from agentlab.a2c.networks import make_network
 from agentlab.core import Extras, Fragment, State
+from agentlab.encoders import obs_moments
 from agentlab.memory import as_arrays, as_tensors, reset_rows
+from agentlab.normalization import Moments
 from agentlab.weights import load_arrays
 
 
@@ -33,6 +35,8 @@ class Gradients(NamedTuple):
     policy_loss: float
     value_loss: float
     entropy: float
+    obs_moments: Moments | None = None
+    """The rollout's observation moments, for the learner's normaliser (``normalize_obs``); None without one."""
 
 
 class A2CActor:
@@ -94,5 +98,5 @@ class A2CActor:
         out.loss.backward()
         grads = [p.grad.numpy().copy() if p.grad is not None else np.zeros(p.shape, np.float32)
                  for p in self.network.parameters() if p.requires_grad]  # as the learner's ``params``
-        return Gradients(grads, self.version, self.worker_index,
-                         float(out.policy_loss), float(out.value_loss), float(out.entropy))
+        return Gradients(grads, self.version, self.worker_index, float(out.policy_loss), float(out.value_loss),
+                         float(out.entropy), obs_moments(self.network, fragment.obs))

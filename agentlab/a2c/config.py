@@ -49,3 +49,5 @@ class A2CConfig(MemorySettings):
     """Path to a state dict for the encoder body, loaded before training; empty: random init."""
     freeze_encoder: bool = setting(False, fixed=True)
     """Keep the encoder's parameters fixed: requires_grad off and excluded from the optimizer."""
+    normalize_obs: bool = setting(False, fixed=True)
+    """Standardise vector observations by the running mean and variance of those trained on, clipped to ±10."""

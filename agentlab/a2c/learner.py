@@ -23,6 +23,7 @@ from agentlab.a2c.networks import make_network
 from agentlab.averages import Averages
 from agentlab.config import check_choice
 from agentlab.core import Fragment
+from agentlab.encoders import obs_moments, update_obs_norms
 from agentlab.weights import to_arrays
 
 
@@ -63,6 +64,8 @@ class A2CLearner:
 
     def update(self, payload: Fragment | Gradients) -> dict[str, float]:
         """A2C: a fragment (all workers' rollouts side by side). A3C: one actor's gradient."""
+        update_obs_norms(payload.obs_moments if isinstance(payload, Gradients) else
+                         obs_moments(self.network, payload.obs), self.network)
         if isinstance(payload, Gradients):
             for p, g in zip(self.params, payload.grads, strict=True):
                 p.grad = torch.tensor(g, device=self.device)  # a copy: clipping scales it in place

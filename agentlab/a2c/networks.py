@@ -112,7 +112,8 @@ def make_network(obs_space: gymnasium.Space, action_space: gymnasium.Space, conf
     """Build the network for these spaces; only discrete action spaces have a categorical policy."""
     if not isinstance(action_space, gymnasium.spaces.Discrete):
         raise ConfigError(f"A2C/A3C need a Discrete action space, got {action_space}; pick a discrete-action env")
-    settings = (config.encoder, config.hidden_sizes, config.activation, config.encoder_weights, config.freeze_encoder)
+    settings = (config.encoder, config.hidden_sizes, config.activation, config.encoder_weights, config.freeze_encoder,
+                config.normalize_obs)
     encoder = build_encoder(obs_space, *settings)
     value_encoder = None if config.shared_encoder else build_encoder(obs_space, *settings)
     memory = build_memory(config.memory, encoder.features_dim, config.memory_size, config.memory_window)

@@ -89,6 +89,8 @@ class DQNConfig(MemorySettings):
     """Path to a state dict for the encoder body, loaded before training; empty: random init."""
     freeze_encoder: bool = setting(False, fixed=True)
     """Keep the encoder's parameters fixed: requires_grad off and excluded from the optimizer."""
+    normalize_obs: bool = setting(False, fixed=True)
+    """Standardise vector observations by the running mean and variance of those trained on, clipped to ±10."""
     head_hidden: tuple[int, ...] = setting((), ge=1, fixed=True)
     """Hidden layer sizes of each head stream (noisy when ``noisy``), between encoder and outputs."""
     frame_stack: int = setting(-1, ge=-1, fixed=True)

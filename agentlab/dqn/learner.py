@@ -23,7 +23,7 @@ from agentlab.core import Fragment
 from agentlab.dqn.config import DQNConfig
 from agentlab.dqn.losses import c51_loss, r2d2_loss, sequence_priority, td_loss
 from agentlab.dqn.networks import build_q_network, update_target
-from agentlab.encoders import is_image
+from agentlab.encoders import is_image, obs_moments, update_obs_norms
 from agentlab.memory import TensorState, as_tensors
 from agentlab.replay import NStepAccumulator, ReplayBatch, ReplayBuffer, replay_nbytes
 from agentlab.replay.sequences import SequenceAccumulator, SequenceBuffer, Sequences
@@ -103,6 +103,7 @@ class DQNLearner:
         return int((self.env_steps - steps_at - cfg.learning_starts) * ratio) - (self.version - version_at)
 
     def update(self, fragment: Fragment) -> dict[str, float]:
+        update_obs_norms(obs_moments(self.online, fragment.obs), self.online, self.target)
         num_envs = fragment.rewards.shape[1]
         self.replay.add(self.accumulator.add(fragment, stream_offset=fragment.worker * num_envs))
         self.env_steps += fragment.num_steps

@@ -146,7 +146,7 @@ def build_q_network(cfg: DQNConfig, obs_space: gym.Space, action_space: gym.Spac
     """The encoder named in the config (``hidden_sizes`` go to an MLP; ``encoder_weights`` loaded, frozen
     when ``freeze_encoder``) under the configured head."""
     encoder = build_encoder(obs_space, cfg.encoder, cfg.hidden_sizes, weights=cfg.encoder_weights,
-                            freeze=cfg.freeze_encoder)
+                            freeze=cfg.freeze_encoder, normalize=cfg.normalize_obs)
     memory = build_memory(cfg.memory, encoder.features_dim, cfg.memory_size, cfg.memory_window)
     return QNetwork(encoder, int(action_space.n), cfg, memory)
 

@@ -57,6 +57,8 @@ class PPOConfig(MemorySettings):
     """Path to a state dict for the encoder body, loaded before training (not re-initialised); empty: random."""
     freeze_encoder: bool = setting(False, fixed=True)
     """Keep the encoder's parameters fixed: requires_grad off and excluded from the optimizer."""
+    normalize_obs: bool = setting(False, fixed=True)
+    """Standardise vector observations by the running mean and variance of those trained on, clipped to ±10."""
 
     def validate(self) -> None:
         if self.anneal_clip and self.anneal_steps == 0:

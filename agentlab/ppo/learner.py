@@ -20,6 +20,7 @@ from agentlab.a2c.learner import clip_gradients
 from agentlab.a2c.losses import Batch
 from agentlab.averages import Averages
 from agentlab.core import Fragment
+from agentlab.encoders import obs_moments, update_obs_norms
 from agentlab.ppo.config import PPOConfig
 from agentlab.ppo.losses import ppo_loss, rollout_targets
 from agentlab.ppo.networks import make_network
@@ -57,6 +58,7 @@ class PPOLearner:
     def update(self, fragment: Fragment) -> dict[str, float]:
         """One PPO round on a fragment (every worker's rollout side by side): K epochs × minibatches."""
         c = self.config
+        update_obs_norms(obs_moments(self.network, fragment.obs), self.network)
         self.env_steps += fragment.num_steps
         lr, clip_range = self.schedule()  # as Stable-Baselines3: the schedule counts this round's steps
         for group in self.optimizer.param_groups:
