@@ -4,7 +4,8 @@ Ray workers call it without having run the user's script, so it registers what i
 the ``agentlab/`` gridworlds and ``MinAtar/`` ids (``envs.minatar``) always, ale-py's ids only
 when an id is not otherwise registered (a CartPole worker never loads the emulator). ALE ids get
 the DQN pipeline of ``envs.atari``: training clips rewards and ends episodes at a lost life;
-evaluation plays whole games for the raw score. Other ids come from ``gymnasium.make`` unchanged, the same for both.
+evaluation plays whole games for the raw score. Other ids come from ``gymnasium.make``, the same for both, with
+composite observations made flat (``envs.composite``: Blackjack's tuple becomes one ``Discrete``).
 A third-party env is named as gymnasium names it, ``module:EnvId`` included: the module is imported (it
 registers its ids), in every worker too, before the id is looked up.
 """
@@ -20,6 +21,7 @@ import gymnasium
 import numpy as np
 from gymnasium.envs.registration import EnvSpec
 
+from envs.composite import simplify
 from envs.masks import FlattenMask, is_masked
 from envs.minatar import register_minatar
 
@@ -70,6 +72,7 @@ def _make(env_id: str, seed: int | None, train: bool, kwargs: dict[str, Any]) ->
         env = gymnasium.make(spec.id, **kwargs)
     if is_masked(env.observation_space):  # {"observation", "action_mask"}: one vector, the mask at its end
         env = FlattenMask(env)
+    env = simplify(env)  # Tuple, Dict, MultiDiscrete, MultiBinary: a Discrete (tuples of them) or a flat Box
     if seed is not None:
         env = SeedFirstReset(env, seed)
         env.action_space.seed(seed)

@@ -342,6 +342,7 @@ class Line(gym.Env):
             "dict": spaces.Dict({"x": spaces.Discrete(5)}),
             "tuple": spaces.Tuple((spaces.Discrete(5), spaces.Discrete(2))),
             "multibinary": spaces.MultiBinary(5),
+            "text": spaces.Text(5),
         }[obs]
         self.action_space = spaces.Discrete(2) if act == "discrete" else spaces.Box(-1.0, 1.0, (1,), np.float32)
 
@@ -352,6 +353,8 @@ class Line(gym.Env):
             return {"x": self.x}
         if self.obs_kind == "tuple":
             return (self.x, 0)
+        if self.obs_kind == "text":
+            return str(self.x)
         return (np.arange(5) == self.x).astype(np.int8)
 
     def reset(self, seed=None, options=None):
@@ -366,7 +369,7 @@ class Line(gym.Env):
 
 
 gym.register("ToyLine-v0", entry_point=Line, max_episode_steps=30)
-for kind in ("dict", "tuple", "multibinary"):
+for kind in ("dict", "tuple", "multibinary", "text"):
     gym.register(f"ToyLine{kind.title()}-v0", entry_point=Line, kwargs={"obs": kind}, max_episode_steps=30)
 gym.register("ToyLineBoxAction-v0", entry_point=Line, kwargs={"act": "box"}, max_episode_steps=30)
 '''
@@ -390,10 +393,17 @@ def test_module_colon_env_id_imports_the_module_that_registers_it(toy_module, tm
     assert "importing module 'no_such_module_here' failed" in err
 
 
+@pytest.mark.parametrize("env_id, algo", [("ToyLineDict-v0", "dqn"), ("ToyLineTuple-v0", "ppo"),
+                                          ("ToyLineTuple-v0", "q_learning"), ("ToyLineMultibinary-v0", "a2c")])
+def test_composite_observations_train_and_evaluate(toy_module, tmp_path, capsys, env_id, algo):
+    run_dir = tmp_path / "toy"
+    assert run.main(["--algo", algo, "--env", f"{toy_module}:{env_id}", "--steps", "300", "--backend", "local",
+                     "--workers", "1", "--run-dir", str(run_dir), "--quiet"]) == 0
+    assert evaluate.main([str(run_dir), "--episodes", "1"]) == 0
+
+
 @pytest.mark.parametrize("env_id, named", [
-    ("ToyLineDict-v0", "observation space Dict"),
-    ("ToyLineTuple-v0", "observation space Tuple"),
-    ("ToyLineMultibinary-v0", "observation space MultiBinary"),
+    ("ToyLineText-v0", "observation space Text"),
     ("ToyLineBoxAction-v0", "Discrete actions, got Box"),
 ])
 def test_unsupported_spaces_are_one_line_errors(toy_module, tmp_path, capsys, env_id, named):
