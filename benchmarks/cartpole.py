@@ -7,6 +7,7 @@
     python -m benchmarks.cartpole --algos a2c a3c --baseline sb3_a2c --seeds 5 --budget 500000
     python -m benchmarks.cartpole --algos ppo --baseline sb3_ppo --seeds 5 --budget 100000 --backend local
     python -m benchmarks.cartpole --ablation --seeds 5 --budget 50000 --backend local
+    python -m benchmarks.cartpole --algos dqn rainbow --baseline none --seeds 5 --budget 50000 --full-budget
 
 Stable-Baselines3 is a benchmark-only dependency (``pip install -e '.[bench]'``).
 """
@@ -45,15 +46,28 @@ ZOO_PPO = dict(n_envs=8, n_steps=32, batch_size=256, gae_lambda=0.8, gamma=0.98,
 
 
 def ours(name: str, values: dict[str, Any], seed: int, args: argparse.Namespace) -> dict[str, Any]:
+    """One seed. With ``--full-budget`` the run never stops early: "solved" is its first evaluation ≥ 475, and
+    ``best`` the greedy mean of the checkpoint its evaluations chose, beside ``final``, the last policy's."""
+    from agentlab import runs
+    from agentlab.evaluate import evaluate_weights, load_run
     from agentlab.train import train
 
     t0 = time.perf_counter()
     result = train({**values, "env": "CartPole-v1", "seed": seed, "steps": args.budget, "backend": args.backend,
-                    "eval_every": args.eval_every, "eval_episodes": EVAL_EPISODES, "solve_return": SOLVE,
+                    "eval_every": args.eval_every, "eval_episodes": EVAL_EPISODES,
+                    "solve_return": None if args.full_budget else SOLVE,
                     "run_dir": str(args.root / f"{name.replace('+', 'plus-')}_s{seed}")},
                    progress=False)
-    return {"solved_at": result.solved_at, "wall": time.perf_counter() - t0, "env_steps": result.env_steps,
-            "final": result.eval["mean_return"]}
+    row = {"solved_at": result.solved_at, "wall": time.perf_counter() - t0, "env_steps": result.env_steps,
+           "final": result.eval["mean_return"]}
+    if args.full_budget:
+        evals = runs.read_csv(result.run_dir / "evals.csv")
+        row["solved_at"] = next((int(s) for s, r in zip(evals["env_steps"], evals["mean_return"], strict=True)
+                                 if r >= SOLVE), None)
+        _, algorithm, algo_cfg, learner = load_run(result.run_dir, "best")
+        row["best"] = evaluate_weights(algorithm, algo_cfg, "CartPole-v1", learner.get_weights(), EVAL_EPISODES,
+                                       seed + 12_345)["mean_return"]
+    return row
 
 
 def greedy_mean(model: Any, seed: int) -> float:
@@ -119,9 +133,14 @@ def summarise(name: str, rows: list[dict[str, Any]]) -> dict[str, Any]:
            "median_steps": float(np.median([r["solved_at"] for r in solved])) if solved else None,
            "median_wall_s": float(np.median([r["wall"] for r in solved])) if solved else None,
            "final_greedy": [round(r["final"], 1) for r in rows]}
+    if "best" in rows[0]:
+        out["best_greedy"] = [round(r["best"], 1) for r in rows]
+        out["final_at_least_475"] = f"{sum(r['final'] >= SOLVE for r in rows)}/{len(rows)}"
+        out["best_at_least_475"] = f"{sum(r['best'] >= SOLVE for r in rows)}/{len(rows)}"
     print(f"{name:>10}: solved {out['solved']}, median steps {out['median_steps']}, median wall "
           f"{out['median_wall_s'] and round(out['median_wall_s'], 1)} s; per seed steps {out['steps_to_solve']} "
-          f"wall {out['wall_s']} final greedy {out['final_greedy']}", flush=True)
+          f"wall {out['wall_s']} final greedy {out['final_greedy']}"
+          + (f" best checkpoint {out['best_greedy']}" if "best_greedy" in out else ""), flush=True)
     return out
 
 
@@ -131,8 +150,12 @@ def main() -> None:
     parser.add_argument("--baseline", choices=["sb3_dqn", "sb3_a2c", "sb3_ppo", "none"], default="sb3_dqn")
     parser.add_argument("--ablation", action="store_true", help="run the Rainbow ablation table instead")
     parser.add_argument("--seeds", type=int, default=5)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds run FIRST_SEED .. FIRST_SEED+SEEDS-1")
     parser.add_argument("--budget", type=int, default=50_000, help="env steps allowed to solve")
     parser.add_argument("--eval-every", type=int, default=2_000)
+    parser.add_argument("--full-budget", action="store_true",
+                        help="train every run for the whole budget (no stop at the first solve) and report the final "
+                             "and the best checkpoint's greedy means (issue 15)")
     parser.add_argument("--backend", choices=["ray", "local"], default="ray")
     args = parser.parse_args()
     args.root = Path("runs") / f"bench_cartpole_{time.strftime('%Y%m%d-%H%M%S')}"
@@ -142,10 +165,11 @@ def main() -> None:
         init_ray()
     variants = ABLATION if args.ablation else {a: {"algo": a} for a in args.algos}
     results = []
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     for name, values in variants.items():
-        results.append(summarise(name, [ours(name, values, seed, args) for seed in range(args.seeds)]))
+        results.append(summarise(name, [ours(name, values, seed, args) for seed in seeds]))
     if args.baseline != "none" and not args.ablation:
-        results.append(summarise(args.baseline, [sb3(args.baseline, seed, args) for seed in range(args.seeds)]))
+        results.append(summarise(args.baseline, [sb3(args.baseline, seed, args) for seed in seeds]))
         base = results[-1]
         for r in results[:-1]:
             if r["median_steps"] and base["median_steps"]:
