@@ -33,6 +33,7 @@ import envs
 from agentlab import runs
 from agentlab.plot import plot_runs
 from agentlab.train import train
+from benchmarks import cli
 from benchmarks.atari_env_speed import run_for
 
 ENV = "ALE/Pong-v5"
@@ -161,4 +162,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -32,6 +32,7 @@ import torch
 from agentlab.a2c.learner import A2CLearner
 from agentlab.train import resolve, train
 from agentlab.worker import Worker
+from benchmarks import cli
 
 ENV = "CartPole-v1"
 FRAGMENT = 5  # the preset's n_steps
@@ -125,4 +126,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -20,6 +20,7 @@ import gymnasium
 import numpy as np
 from gymnasium.wrappers import AtariPreprocessing, FrameStackObservation, TimeLimit
 
+from benchmarks import cli
 from envs.atari import TRAIN, ClipReward, EpisodicLife, FireReset, needs_fire
 from envs.make import make
 
@@ -79,4 +80,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -22,6 +22,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import cli
+
 SOLVE, EVAL_EPISODES = 475.0, 20
 
 ABLATION: dict[str, dict[str, Any]] = {
@@ -179,4 +181,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

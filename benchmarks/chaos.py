@@ -37,6 +37,8 @@ import time
 from pathlib import Path
 from typing import Any
 
+from benchmarks import cli
+
 SOLVE, EVAL_EPISODES = 475.0, 20
 STOP = 500.0
 """A run stops at a periodic evaluation where all 20 greedy episodes reach CartPole's 500 steps: at a bare
@@ -344,4 +346,4 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    sys.exit(main())
+    cli(main)

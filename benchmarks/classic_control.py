@@ -26,6 +26,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import cli
+
 EPISODES = 20
 
 # rl-baselines3-zoo hyperparams/{dqn,qrdqn,a2c,ppo}.yml (LunarLander-v2's rows, for v3): (n_timesteps, settings).
@@ -191,4 +193,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -19,6 +19,7 @@ import numpy as np
 
 from agentlab import runs
 from agentlab.train import train
+from benchmarks import cli
 
 
 def greedy_path(q: np.ndarray) -> tuple[str, float]:
@@ -111,4 +112,4 @@ def plot(curves: dict[str, np.ndarray], out: Path, title: str) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -29,6 +29,7 @@ import numpy as np
 import torch
 
 from agentlab import runs
+from benchmarks import cli
 
 CASES: dict[str, list[str]] = {
     "q_learning": ["--algo", "q_learning", "--env", "agentlab/CliffWalking-v0", "--steps", "60000"],
@@ -136,4 +137,4 @@ def json_eval(run_dir: Path) -> str:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -14,6 +14,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from benchmarks import cli
 from perception.detection.train import DetectionTrainConfig, train_detection
 from perception.detection.yolo import YoloConfig
 
@@ -45,4 +46,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

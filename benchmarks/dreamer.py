@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -29,7 +28,8 @@ from typing import Any
 import numpy as np
 
 import envs
-from agentlab.config import ConfigError, parse_set
+from agentlab.config import parse_set
+from benchmarks import cli
 from envs.gridworld import shortest_path_length
 
 TASKS: dict[str, dict[str, Any]] = {
@@ -99,8 +99,4 @@ def main(argv: list[str] | None = None) -> dict[str, dict[str, Any]]:
 
 
 if __name__ == "__main__":
-    try:
-        main()
-    except ConfigError as error:  # a bad --set, named in one line as agentlab.run does
-        print(f"error: {error}", file=sys.stderr)
-        raise SystemExit(2) from None
+    cli(main)

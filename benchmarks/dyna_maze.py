@@ -34,6 +34,7 @@ import numpy as np
 import envs
 from agentlab import runs
 from agentlab.train import train
+from benchmarks import cli
 
 CHANGING = {
     "blocking": {"env": "agentlab/BlockingMaze-v0", "steps": 3000, "change": 1000, "planning_steps": 10,
@@ -232,4 +233,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

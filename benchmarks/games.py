@@ -32,6 +32,8 @@ from typing import Any
 
 import numpy as np
 
+from benchmarks import cli
+
 TICTACTOE, CONNECT_FOUR, COOP = "pettingzoo.classic.tictactoe_v3", "pettingzoo.classic.connect_four_v3", \
     "agentlab/CoopGrid-v0"
 GAMES = 100
@@ -194,4 +196,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import torch
 
+from benchmarks import cli
 from generative.models import KINDS, ModelConfig
 from generative.ring import RingConfig, draw, train_ring_gan
 from generative.train import TrainConfig, train
@@ -90,4 +91,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -31,6 +31,7 @@ from agentlab.dqn.config import DQNConfig
 from agentlab.dqn.learner import DQNLearner
 from agentlab.presets import preset
 from agentlab.replay import ReplayBatch, Transitions
+from benchmarks import cli
 
 SETUPS = {
     "mlp": ("CartPole-v1", gym.spaces.Box(-np.inf, np.inf, (4,), np.float32), 2),
@@ -208,4 +209,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

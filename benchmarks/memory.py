@@ -29,6 +29,7 @@ import gymnasium
 import numpy as np
 
 import envs
+from benchmarks import cli
 
 SOLVE, EVAL_EPISODES = 450.0, 20
 STACKED = "bench/MaskedCartPoleStack4-v1"
@@ -186,4 +187,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

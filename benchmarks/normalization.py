@@ -15,6 +15,7 @@ import time
 from pathlib import Path
 
 from agentlab.train import train
+from benchmarks import cli
 
 ENV = "agentlab/OffsetCorridor-v0"
 
@@ -46,4 +47,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

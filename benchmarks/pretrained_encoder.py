@@ -28,6 +28,7 @@ import envs
 from agentlab.encoders import make_encoder
 from agentlab.plot import plot_runs
 from agentlab.train import train
+from benchmarks import cli
 from perception.pretrain import PretrainConfig, accuracy, pretrain_classifier, save_encoder
 
 DQN_SETTINGS: dict[str, Any] = dict(
@@ -135,4 +136,4 @@ def main(argv: list[str] | None = None) -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

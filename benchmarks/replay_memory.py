@@ -20,6 +20,7 @@ import numpy as np
 
 from agentlab.core import Fragment
 from agentlab.replay import NStepAccumulator, ReplayBuffer
+from benchmarks import cli
 
 FRAME = (84, 84)
 
@@ -164,4 +165,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

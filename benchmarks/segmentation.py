@@ -17,6 +17,7 @@ import time
 from dataclasses import replace
 from pathlib import Path
 
+from benchmarks import cli
 from perception.segmentation import SegmentationConfig
 from perception.train import SegmentationTrainConfig, default_run_dir, train_segmentation
 
@@ -60,4 +61,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)

@@ -17,6 +17,7 @@ import numpy as np
 
 import envs
 from agentlab.train import train
+from benchmarks import cli
 
 ENV = "agentlab/CliffWalking-v0"
 
@@ -61,4 +62,4 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    cli(main)
