@@ -66,6 +66,18 @@ def test_learner_finds_known_q_values(flags: dict) -> None:
     np.testing.assert_allclose(q, [[9.0, 1.0], [10.0, 10.0]], atol=0.6)
 
 
+def test_the_optimizer_follows_the_learning_rate_schedule() -> None:
+    cfg = DQNConfig(lr=1e-3, lr_end=0.1, lr_decay_steps=1_000, learning_starts=100, batch_size=16, hidden_sizes=(8,))
+    space = gym.spaces.Box(0, 1, (2,), np.float32)
+    learner = DQNLearner(cfg, space, gym.spaces.Discrete(2), seed=0)
+    rng = np.random.default_rng(0)
+    rates = []
+    for _ in range(3):
+        learner.update(chain_fragment(rng, 500))
+        rates.append(learner.optimizer.param_groups[0]["lr"])
+    assert rates == pytest.approx([5.5e-4, 1e-4, 1e-4])  # 1e-3 · (1 − 0.9 · min(1, steps / 1,000))
+
+
 def test_state_dict_loads_weights_only_and_resumes_counters() -> None:
     cfg = DQNConfig(**RAINBOW_FLAGS, learning_starts=64, batch_size=16, hidden_sizes=(8,), head_hidden=(8,))
     space = gym.spaces.Box(0, 1, (2,), np.float32)

@@ -167,6 +167,11 @@ def test_apex_epsilons() -> None:
     assert [a.epsilon for a in actors] == pytest.approx([0.4, 0.1])  # floors 0.4 and 0.4⁸ < 0.1
 
 
+def test_the_learning_rate_schedule_by_hand() -> None:
+    cfg = DQNConfig(lr=1e-3, lr_end=0.1, lr_decay_steps=1_000)
+    assert [cfg.lr_at(s) for s in (0, 500, 1_000, 5_000)] == pytest.approx([1e-3, 5.5e-4, 1e-4, 1e-4])
+
+
 def test_target_updates_hard_and_polyak() -> None:
     online, target = torch.nn.Linear(2, 2), torch.nn.Linear(2, 2)
     torch.nn.init.ones_(online.weight), torch.nn.init.ones_(online.bias)

@@ -73,3 +73,15 @@ def test_exploration_follows_the_budget_unless_set() -> None:
     assert decay(steps=80_000) == 8_000 and decay(steps=2_000_000) == 200_000  # a tenth of the run
     assert decay(steps=80_000, epsilon_decay_steps=3) == 3  # the user's value wins
     assert resolve({"algo": "dqn", "env": "CartPole-v1", "steps": 1_000_000})[1].epsilon_decay_steps == 8_000  # a row
+
+
+def test_the_learning_rate_decays_over_the_run_unless_set() -> None:
+    from agentlab.train import resolve
+
+    def algo(**values):
+        return resolve({"algo": "dqn", "env": "Acrobot-v1", **values})[1]
+
+    assert algo(steps=80_000).lr_decay_steps == 80_000 and algo(steps=80_000).lr_end == 1.0  # constant by default
+    assert algo(steps=80_000, lr_decay_steps=5).lr_decay_steps == 5
+    cartpole = resolve({"algo": "dqn", "env": "CartPole-v1", "steps": 50_000})[1]
+    assert cartpole.lr_end == 0.1 and cartpole.lr_decay_steps == 50_000

@@ -15,10 +15,14 @@ from agentlab.config import MemorySettings, invalid, names_in, setting
 @dataclass
 class DQNConfig(MemorySettings):
     # Schedule lengths that a run sets to this fraction of its ``steps`` unless given (SB3's exploration_fraction).
-    budget_fractions: ClassVar[dict[str, float]] = {"epsilon_decay_steps": 0.1}
+    budget_fractions: ClassVar[dict[str, float]] = {"epsilon_decay_steps": 0.1, "lr_decay_steps": 1.0}
 
     lr: float = setting(2.5e-4, gt=0)
     """Adam learning rate (Nature DQN's 2.5e-4: 1e-3 left CartPole's greedy policy swinging between 90 and 500)."""
+    lr_end: float = setting(1.0, ge=0, le=1)
+    """Learning rate after ``lr_decay_steps``, as a fraction of ``lr``, reached linearly (1: constant)."""
+    lr_decay_steps: int = setting(100_000, ge=1)
+    """Env steps (all workers) of the learning rate's linear decay; in a run, its ``steps`` unless set."""
     adam_eps: float = setting(1e-8, gt=0)
     """Adam's ε (Rainbow uses 1.5e-4, i.e. 0.01 / batch size)."""
     gamma: float = setting(0.99, ge=0, le=1)
@@ -122,6 +126,11 @@ class DQNConfig(MemorySettings):
     def atoms(self) -> int:
         """Outputs per action: ``num_atoms`` when distributional, else 1 (the Q value)."""
         return self.num_atoms if self.distributional else 1
+
+    def lr_at(self, env_steps: int) -> float:
+        """The linear learning-rate schedule at this many env steps (counted over all workers)."""
+        progress = min(1.0, env_steps / self.lr_decay_steps)
+        return self.lr * (1.0 + progress * (self.lr_end - 1.0))
 
     def epsilon_at(self, env_steps: int) -> float:
         """The linear ε schedule at this many env steps (counted over all workers)."""

@@ -112,6 +112,8 @@ class DQNLearner:
                    "updates": float(self.version), "buffer": float(len(self.replay))}
         if steps <= 0:  # the same keys every time: the metrics log takes its columns from the first row
             return metrics
+        for group in self.optimizer.param_groups:
+            group["lr"] = self.cfg.lr_at(self.env_steps)
         losses, q_taken = [], []
         learn = self.learn_sequences if self.cfg.memory else self.learn_step
         for _ in range(steps):
