@@ -118,6 +118,9 @@ class LayeredDecoder(nn.Module):
     """
 
     style_dim = 2
+    supersample = 2
+    """Samples per image pixel along each side when the mask is placed, averaged: a template shrunk to half its
+    side or more is antialiased, not aliased (a bilinear sample a pixel skips or hits its finest detail at random)."""
 
     def __init__(self, latent_dim: int, out_channels: int, image_size: int, channels: Sequence[int],
                  batch_norm: bool = False, condition_dim: int = 0, turns: int = 0) -> None:
@@ -157,6 +160,13 @@ class LayeredDecoder(nn.Module):
         linear = unturn / s[:, :, None]  # [B, 2, 2]
         return torch.cat([linear, -(linear @ t[:, :, None])], 2)  # [B, 2, 3]
 
+    def place_mask(self, drawn: torch.Tensor, pose: torch.Tensor, angle: torch.Tensor | None = None) -> torch.Tensor:
+        """The mask ``drawn`` ``[B, 1, H, W]`` (α in its own frame) placed on the image by ``pose`` and ``angle``
+        (``place``): ``[B, 1, S, S]``, each pixel the mean of ``supersample²`` bilinear samples, 0 outside the frame."""
+        fine = [len(drawn), 1, self.supersample * self.image_size, self.supersample * self.image_size]
+        grid = F.affine_grid(self.place(pose, angle), fine, align_corners=False)
+        return F.avg_pool2d(F.grid_sample(drawn, grid, align_corners=False), self.supersample)
+
     def forward(self, code: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
         if condition is None:
             raise ValueError("this decoder is conditional: pass the condition")
@@ -171,8 +181,7 @@ class LayeredDecoder(nn.Module):
             drawn = self.mask(style, torch.cat([condition, style], 1))  # [B, 1, S/2, S/2]: α, own frame
             angle = None
         b, size = len(code), self.image_size
-        grid = F.affine_grid(self.place(self.to_pose(hidden), angle), [b, 1, size, size], align_corners=False)
-        alpha = F.grid_sample(drawn * self.window, grid, align_corners=False)  # [B, 1, S, S], 0 outside the frame
+        alpha = self.place_mask(drawn * self.window, self.to_pose(hidden), angle)  # [B, 1, S, S]
         coarse = self.to_background(hidden).view(b, self.out_channels, 2, 2)
         background = torch.sigmoid(F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False))
         colour = torch.sigmoid(self.to_colour(hidden))[:, :, None, None]  # [B, C, 1, 1]

@@ -317,6 +317,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gan-learning-rate", type=float, default=1e-3, help="peak Adam rate of both GAN players")
     parser.add_argument("--acgan-fake-class-loss", action="store_true",
                         help="AC-GAN's discriminator also learns the class of generated images (Odena et al.'s eq. 3)")
+    parser.add_argument("--threads", type=int, default=1,
+                        help="torch threads (1 gets the most work per CPU second on a busy machine)")
     parser.add_argument("--train-images", type=int, default=10000, help="training set size")
     parser.add_argument("--eval-images", type=int, default=2000, help="held-out set size (halves for real_fid)")
     parser.add_argument("--classifier", default="", help="cached shapes classifier for fid / class_acc")
@@ -332,6 +334,7 @@ def main(argv: list[str] | None = None) -> int:
                              r1_gamma=args.r1_gamma, gan_learning_rate=args.gan_learning_rate,
                              acgan_fake_class_loss=args.acgan_fake_class_loss,
                              train_images=args.train_images, eval_images=args.eval_images, clock=args.clock,
+                             threads=args.threads,
                              classifier_path=args.classifier, classifier_minutes=args.classifier_minutes)
     except ValueError as error:
         parser.error(str(error))

@@ -238,11 +238,22 @@ def test_the_layered_decoder_paints_the_class_mask_in_one_colour_where_the_pose_
         decoder.mask.stages[-1][0].weight.zero_()  # the class's mask: its whole frame
         decoder.mask.stages[-1][0].bias.fill_(20.0)
     image = decoder(torch.randn(2, 4), torch.eye(3)[[0, 2]])
-    box = slice(9, 15)  # pixel centres inside the frame's window: x and y in 16 · (1.5 ± 0.525 · 7/8) / 2 ⊇ [8.4, 15.6]
+    box = slice(10, 14)  # whole pixels in the window's flat part: 16 · (1.5 ± 0.525 · 7/8) / 2 ⊇ [8.4, 15.6]
     assert torch.allclose(image[:, :, box, box], torch.tensor([1.0, 0, 0])[:, None, None], atol=1e-4)
     assert not torch.allclose(image[:, :, :6, :6], torch.tensor([1.0, 0, 0])[:, None, None], atol=0.1)  # background
     with pytest.raises(ValueError, match="conditional model"):
         LayeredDecoder(4, 3, 16, (8, 8))
+
+
+def test_the_placed_mask_is_supersampled_so_a_shrunk_fine_pattern_averages_out() -> None:
+    decoder = LayeredDecoder(4, 1, 16, (8, 8), condition_dim=3)
+    stripes = (torch.arange(16) % 2).float().expand(1, 1, 16, 16)  # [1, 1, 16, 16]: 1-px columns, 0 and 1
+    pose = torch.tensor([[0.0, 0.0, math.log(0.55 / 0.45)]])  # s = 0.05 + 0.95 σ(x) ≈ 0.57: 16 px onto 9
+    centre = slice(6, 10)  # inside the frame, away from its rim
+    alpha = decoder.place_mask(stripes, pose)[0, 0, centre, centre]
+    assert (alpha - 0.5).abs().max() < 0.1  # close to grey, the stripes' mean (measured: 0.06 off)
+    decoder.supersample = 1  # one sample a pixel lands on whatever stripe is there
+    assert (decoder.place_mask(stripes, pose)[0, 0, centre, centre] - 0.5).abs().max() > 0.25  # measured: 0.38
 
 
 def test_a_turned_frame_maps_image_points_by_hand() -> None:
