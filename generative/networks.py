@@ -163,8 +163,13 @@ class LayeredDecoder(nn.Module):
     def place_mask(self, drawn: torch.Tensor, pose: torch.Tensor, angle: torch.Tensor | None = None) -> torch.Tensor:
         """The mask ``drawn`` ``[B, 1, H, W]`` (α in its own frame) placed on the image by ``pose`` and ``angle``
         (``place``): ``[B, 1, S, S]``, each pixel the mean of ``supersample²`` bilinear samples, 0 outside the frame."""
-        fine = [len(drawn), 1, self.supersample * self.image_size, self.supersample * self.image_size]
-        grid = F.affine_grid(self.place(pose, angle), fine, align_corners=False)
+        side = self.supersample * self.image_size
+        centres = (2 * torch.arange(side, dtype=pose.dtype, device=pose.device) + 1) / side - 1  # [side] in [−1, 1]
+        theta = self.place(pose, angle)[:, None, None]  # [B, 1, 1, 2, 3]
+        # F.affine_grid's grid, θ · (x, y, 1) at every sample, written out: it is separable in x and y, and a
+        # sum of three broadcasts costs a fraction of the batched matrix product affine_grid runs.
+        grid = (theta[..., 0] * centres[None, None, :, None] + theta[..., 1] * centres[None, :, None, None]
+                + theta[..., 2])  # [B, side, side, 2]
         return F.avg_pool2d(F.grid_sample(drawn, grid, align_corners=False), self.supersample)
 
     def forward(self, code: torch.Tensor, condition: torch.Tensor | None = None) -> torch.Tensor:
@@ -172,20 +177,38 @@ class LayeredDecoder(nn.Module):
             raise ValueError("this decoder is conditional: pass the condition")
         classes = condition[:, :self.condition_dim - self.turns]  # [B, classes]
         hidden = self.layout(torch.cat([code, classes], dim=1))  # [B, hidden]
-        if self.turns:  # one template per class, drawn once per distinct class; turned by its one-hot's angle
-            distinct, which = classes.unique(dim=0, return_inverse=True)  # [N, classes], [B]
-            drawn = self.mask(distinct[:, :0], distinct)[which]  # [B, 1, S, S]: α in its own frame
+        if self.turns:  # the class's template, turned by its one-hot's angle
+            drawn = self.templates(classes)  # [B, 1, S, S]
             angle = 2 * torch.pi / self.turns * condition[:, -self.turns:].argmax(1).to(code.dtype)  # [B]: 2πk/K
         else:
             style = self.to_style(hidden)  # [B, style_dim]
-            drawn = self.mask(style, torch.cat([condition, style], 1))  # [B, 1, S/2, S/2]: α, own frame
+            drawn = self.mask(style, torch.cat([condition, style], 1)) * self.window  # [B, 1, S/2, S/2]
             angle = None
-        b, size = len(code), self.image_size
-        alpha = self.place_mask(drawn * self.window, self.to_pose(hidden), angle)  # [B, 1, S, S]
+        return self.compose(self.place_mask(drawn, self.to_pose(hidden), angle), hidden)  # [B, C, S, S]
+
+    def every_turn(self, code: torch.Tensor, classes: torch.Tensor) -> torch.Tensor:
+        """The image under each of the ``K`` turns, ``[K, B, C, S, S]`` (``forward`` with each turn's one-hot):
+        the layout, colours and background are drawn once, only the template is placed ``K`` times."""
+        k, b = self.turns, len(code)
+        hidden = self.layout(torch.cat([code, classes], dim=1))  # [B, hidden]
+        angle = (2 * torch.pi / k * torch.arange(k, dtype=code.dtype, device=code.device)).repeat_interleave(b)
+        alpha = self.place_mask(self.templates(classes).repeat(k, 1, 1, 1), self.to_pose(hidden).repeat(k, 1), angle)
+        return self.compose(alpha.view(k, b, *alpha.shape[1:]), hidden)
+
+    def templates(self, classes: torch.Tensor) -> torch.Tensor:
+        """Each row's class template ``[B, 1, S, S]`` (α in its own frame, faded at the rim), drawn once per
+        distinct class in the batch."""
+        distinct, which = classes.unique(dim=0, return_inverse=True)  # [N, classes], [B]
+        return self.mask(distinct[:, :0], distinct)[which] * self.window
+
+    def compose(self, alpha: torch.Tensor, hidden: torch.Tensor) -> torch.Tensor:
+        """``α · colour + (1 − α) · background`` for the colours and background ``hidden`` ``[B, hidden]`` sets;
+        ``alpha`` is ``[..., B, 1, S, S]``."""
+        b, size = len(hidden), self.image_size
         coarse = self.to_background(hidden).view(b, self.out_channels, 2, 2)
         background = torch.sigmoid(F.interpolate(coarse, size=(size, size), mode="bilinear", align_corners=False))
         colour = torch.sigmoid(self.to_colour(hidden))[:, :, None, None]  # [B, C, 1, 1]
-        return alpha * colour + (1 - alpha) * background  # [B, C, S, S]
+        return alpha * colour + (1 - alpha) * background  # [..., B, C, S, S]
 
 
 DECODERS = {"conv": ConvDecoder, "layered": LayeredDecoder}

@@ -69,10 +69,7 @@ class VAE(nn.Module):
 
     def decode_turns(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The mean under every turn, ``[K, B, C, S, S]``."""
-        k, b = self.turns, len(z)
-        every = torch.arange(k).repeat_interleave(b)  # [K · B]: turn j for every image
-        x_mean = self.decode(z.repeat(k, 1), y.repeat(k) if y is not None else None, every)  # [K · B, C, S, S]
-        return x_mean.view(k, b, *x_mean.shape[1:])
+        return self.decoder.every_turn(z, self._one_hot(y, z))
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, ...]:
         """``(x_mean, μ, log σ²)`` for one ``z ~ q(z|x[, y])`` per image; with turns ``x_mean`` is

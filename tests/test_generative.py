@@ -300,6 +300,8 @@ def test_a_vae_with_turns_decodes_every_turn_and_reconstructs_with_the_likeliest
         every = vae.decode_turns(mu, y)  # [K, B, ...] at the posterior mean
         errors = (every - x).pow(2).flatten(2).sum(2)  # [K, B]
         chosen = reconstruct(vae, config, x, y)
+        for k in range(4):  # one layout placed K times is the decoder run with each turn
+            torch.testing.assert_close(every[k], vae.decode(mu, y, torch.full((3,), k)), atol=1e-6, rtol=0)
     torch.testing.assert_close(chosen, every[errors.argmin(0), torch.arange(3)])
     with pytest.raises(ValueError, match="pass the turn"):
         vae.decode(mu, y)
