@@ -179,7 +179,7 @@ class LayeredDecoder(nn.Module):
         hidden = self.layout(torch.cat([code, classes], dim=1))  # [B, hidden]
         if self.turns:  # the class's template, turned by its one-hot's angle
             drawn = self.templates(classes)  # [B, 1, S, S]
-            angle = 2 * torch.pi / self.turns * condition[:, -self.turns:].argmax(1).to(code.dtype)  # [B]: 2πk/K
+            angle = self.turn_angle(condition[:, -self.turns:].argmax(1).to(code.dtype))  # [B]
         else:
             style = self.to_style(hidden)  # [B, style_dim]
             drawn = self.mask(style, torch.cat([condition, style], 1)) * self.window  # [B, 1, S/2, S/2]
@@ -191,9 +191,13 @@ class LayeredDecoder(nn.Module):
         the layout, colours and background are drawn once, only the template is placed ``K`` times."""
         k, b = self.turns, len(code)
         hidden = self.layout(torch.cat([code, classes], dim=1))  # [B, hidden]
-        angle = (2 * torch.pi / k * torch.arange(k, dtype=code.dtype, device=code.device)).repeat_interleave(b)
+        angle = self.turn_angle(torch.arange(k, dtype=code.dtype, device=code.device)).repeat_interleave(b)
         alpha = self.place_mask(self.templates(classes).repeat(k, 1, 1, 1), self.to_pose(hidden).repeat(k, 1), angle)
         return self.compose(alpha.view(k, b, *alpha.shape[1:]), hidden)
+
+    def turn_angle(self, turn: torch.Tensor) -> torch.Tensor:
+        """The angle ``2πk/K`` of turn ``k`` (radians, float ``[B]``)."""
+        return 2 * torch.pi / self.turns * turn
 
     def templates(self, classes: torch.Tensor) -> torch.Tensor:
         """Each row's class template ``[B, 1, S, S]`` (α in its own frame, faded at the rim), drawn once per
