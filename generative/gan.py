@@ -6,6 +6,9 @@ batch normalisation and ReLU to an image; the discriminator is stride-2 convolut
 ``N(0, 0.02)`` as in the paper. In AC-GAN the generator also takes a class ``c`` (one-hot, beside ``z`` and
 at every stage) and the discriminator has a second head, ``P(C | X)``, over the classes. Losses:
 ``generative.losses``; training (``generative.train``) adds the R1 penalty to the discriminator's. With
+``twin`` the discriminator has a third head, TAC-GAN's twin classifier (Gong et al. 2019), which learns the class
+of *generated* images; the generator is scored by it with the opposite sign, which cancels AC-GAN's pull towards
+the images its classifier names most surely (it then matches each class's distribution, not its easiest part). With
 ``turns`` (the layered generator only) each sample's object is its class's template turned by a uniformly drawn
 one of ``turns`` equally spaced angles.
 """
@@ -31,18 +34,24 @@ def dcgan_init(module: nn.Module) -> None:
 
 
 class Discriminator(nn.Module):
-    """Image ``[B, C, S, S]`` → real/fake logit ``[B]`` and, for AC-GAN, class logits ``[B, num_classes]``."""
+    """Image ``[B, C, S, S]`` → real/fake logit ``[B]`` and, for AC-GAN, class logits ``[B, num_classes]``;
+    with ``twin``, also the twin classifier's class logits ``[B, num_classes]`` (``None`` without)."""
 
-    def __init__(self, in_channels: int, image_size: int, channels: tuple[int, ...], num_classes: int = 0) -> None:
+    def __init__(self, in_channels: int, image_size: int, channels: tuple[int, ...], num_classes: int = 0,
+                 twin: bool = False) -> None:
         super().__init__()
+        if twin and not num_classes:
+            raise ValueError("the twin classifier learns classes: use it in a conditional GAN")
         self.body = ConvEncoder(in_channels, image_size, channels, batch_norm=True)
         self.source = nn.Linear(self.body.features_dim, 1)  # "S": real or generated
         self.classes = nn.Linear(self.body.features_dim, num_classes) if num_classes else None  # "C"
+        self.twin = nn.Linear(self.body.features_dim, num_classes) if twin else None  # "C^mi", on generated images
         self.features_dim = self.body.features_dim
 
-    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None]:
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor | None]:
         h = self.body(x)  # [B, features_dim]
-        return self.source(h).squeeze(1), (self.classes(h) if self.classes is not None else None)
+        heads = [head(h) if head is not None else None for head in (self.classes, self.twin)]
+        return self.source(h).squeeze(1), *heads
 
 
 class GAN(nn.Module):
@@ -50,12 +59,13 @@ class GAN(nn.Module):
     generator is ``generative.networks.DECODERS[decoder_kind]`` with batch normalisation."""
 
     def __init__(self, in_channels: int, image_size: int, latent_dim: int, channels: tuple[int, ...],
-                 num_classes: int = 0, decoder_kind: str = "conv", turns: int = 0) -> None:
+                 num_classes: int = 0, decoder_kind: str = "conv", turns: int = 0, min_scale: float = 0.05,
+                 twin: bool = False) -> None:
         super().__init__()
         self.latent_dim, self.num_classes, self.turns = latent_dim, num_classes, turns
         self.generator = make_decoder(decoder_kind, latent_dim, in_channels, image_size, channels, batch_norm=True,
-                                      condition_dim=num_classes + turns, turns=turns)
-        self.discriminator = Discriminator(in_channels, image_size, channels, num_classes)
+                                      condition_dim=num_classes + turns, turns=turns, min_scale=min_scale)
+        self.discriminator = Discriminator(in_channels, image_size, channels, num_classes, twin)
         self.apply(dcgan_init)
 
     def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, turn: torch.Tensor | None = None

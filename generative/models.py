@@ -47,6 +47,11 @@ class ModelConfig:
     turns: int = 0
     """With the layered decoder: ``K`` equally spaced angles its object's frame may be turned by, a uniform discrete
     latent (the VAE sums it out of the likelihood), the mask one template per class; 0 = none (a 2-number style)."""
+    min_scale: float = 0.05
+    """With the layered decoder: the smallest side of the object's frame, a fraction of the image's side."""
+    twin_classifier: bool = False
+    """AC-GAN only: a twin classifier head on the discriminator, learning the class of generated images, whose
+    loss the generator maximises (TAC-GAN, Gong et al. 2019); it removes AC-GAN's bias towards easy samples."""
 
     def __post_init__(self) -> None:
         if self.kind not in KINDS:
@@ -61,6 +66,11 @@ class ModelConfig:
         if self.turns < 0 or (self.turns and self.decoder != "layered"):
             raise ValueError(f"turns must be 0, or positive with the layered decoder; got {self.turns} "
                              f"with the {self.decoder} decoder")
+        if not 0 < self.min_scale < 1:
+            raise ValueError(f"min_scale must lie in (0, 1) (the frame's smallest side over the image's), got "
+                             f"{self.min_scale}")
+        if self.twin_classifier and self.kind != "cgan":
+            raise ValueError(f"twin_classifier is a conditional GAN's discriminator head, not {self.kind}'s")
         self.channels = tuple(self.channels)
         bottleneck_size(self.image_size, len(self.channels))  # ValueError unless the image halves cleanly
 
@@ -76,8 +86,10 @@ def build_model(config: ModelConfig) -> nn.Module:
     if config.kind in ("ae", "dae"):
         return Autoencoder(*shape, decoder_kind=config.decoder)
     if config.kind in ("vae", "cvae"):
-        return VAE(*shape, num_classes=config.classes, decoder_kind=config.decoder, turns=config.turns)
-    return GAN(*shape, num_classes=config.classes, decoder_kind=config.decoder, turns=config.turns)
+        return VAE(*shape, num_classes=config.classes, decoder_kind=config.decoder, turns=config.turns,
+                   min_scale=config.min_scale)
+    return GAN(*shape, num_classes=config.classes, decoder_kind=config.decoder, turns=config.turns,
+               min_scale=config.min_scale, twin=config.twin_classifier)
 
 
 def load_model(path: str | Path) -> tuple[nn.Module, ModelConfig]:

@@ -123,9 +123,12 @@ class LayeredDecoder(nn.Module):
     side or more is antialiased, not aliased (a bilinear sample a pixel skips or hits its finest detail at random)."""
 
     def __init__(self, latent_dim: int, out_channels: int, image_size: int, channels: Sequence[int],
-                 batch_norm: bool = False, condition_dim: int = 0, turns: int = 0) -> None:
+                 batch_norm: bool = False, condition_dim: int = 0, turns: int = 0, min_scale: float = 0.05) -> None:
         super().__init__()
-        self.features_dim, self.condition_dim, self.turns = latent_dim, condition_dim, turns
+        self.features_dim, self.condition_dim, self.turns, self.min_scale = latent_dim, condition_dim, turns, min_scale
+        if not 0 < min_scale < 1:
+            raise ValueError(f"min_scale is the smallest frame side as a fraction of the image's: need 0 < it < 1, "
+                             f"got {min_scale}")
         if condition_dim - turns < 1:
             raise ValueError("the layered decoder draws its object from the class: use it in a conditional model")
         self.out_channels, self.image_size = out_channels, image_size
@@ -148,11 +151,11 @@ class LayeredDecoder(nn.Module):
         self.to_background = nn.Linear(hidden, out_channels * 2 * 2)
 
     @staticmethod
-    def place(pose: torch.Tensor, angle: torch.Tensor | None = None) -> torch.Tensor:
+    def place(pose: torch.Tensor, angle: torch.Tensor | None = None, min_scale: float = 0.05) -> torch.Tensor:
         """Affine sampling matrices ``[B, 2, 3]`` from image coordinates to the object's frame (both in
         ``[−1, 1]``): ``u_object = R(−θ) (u_image − t) / s`` for a frame moved to ``t ∈ (−1, 1)²``, shrunk by
-        ``s ∈ (0.05, 1)`` and turned by ``θ`` (``angle`` ``[B]``, radians; none when ``None``)."""
-        t, s = torch.tanh(pose[:, :2]), 0.05 + 0.95 * torch.sigmoid(pose[:, 2:3])  # [B, 2], [B, 1]
+        ``s ∈ (min_scale, 1)`` and turned by ``θ`` (``angle`` ``[B]``, radians; none when ``None``)."""
+        t, s = torch.tanh(pose[:, :2]), min_scale + (1 - min_scale) * torch.sigmoid(pose[:, 2:3])  # [B, 2], [B, 1]
         if angle is None:
             angle = torch.zeros_like(pose[:, 0])
         cos, sin = torch.cos(angle), torch.sin(angle)  # [B] each
@@ -165,7 +168,7 @@ class LayeredDecoder(nn.Module):
         (``place``): ``[B, 1, S, S]``, each pixel the mean of ``supersample²`` bilinear samples, 0 outside the frame."""
         side = self.supersample * self.image_size
         centres = (2 * torch.arange(side, dtype=pose.dtype, device=pose.device) + 1) / side - 1  # [side] in [−1, 1]
-        theta = self.place(pose, angle)[:, None, None]  # [B, 1, 1, 2, 3]
+        theta = self.place(pose, angle, self.min_scale)[:, None, None]  # [B, 1, 1, 2, 3]
         # F.affine_grid's grid, θ · (x, y, 1) at every sample, written out: it is separable in x and y, and a
         # sum of three broadcasts costs a fraction of the batched matrix product affine_grid runs.
         grid = (theta[..., 0] * centres[None, None, :, None] + theta[..., 1] * centres[None, :, None, None]
@@ -235,13 +238,16 @@ def uniform_turns(turns: int, num: int, generator: torch.Generator | None = None
 
 
 def make_decoder(name: str, latent_dim: int, out_channels: int, image_size: int, channels: Sequence[int],
-                 batch_norm: bool = False, condition_dim: int = 0, turns: int = 0) -> nn.Module:
-    """The decoder ``DECODERS[name]``; ``ValueError`` naming the choices for any other name. ``turns``: the
-    layered decoder's (the condition's last ``turns`` entries); the conv decoder has no frame to turn."""
+                 batch_norm: bool = False, condition_dim: int = 0, turns: int = 0, min_scale: float = 0.05
+                 ) -> nn.Module:
+    """The decoder ``DECODERS[name]``; ``ValueError`` naming the choices for any other name. ``turns`` and
+    ``min_scale``: the layered decoder's (the condition's last ``turns`` entries, its frame's smallest side);
+    the conv decoder has no frame to turn or shrink."""
     if name not in DECODERS:
         raise ValueError(f"unknown decoder {name!r}; choose one of {', '.join(DECODERS)}")
     if name == "layered":
-        return LayeredDecoder(latent_dim, out_channels, image_size, channels, batch_norm, condition_dim, turns)
+        return LayeredDecoder(latent_dim, out_channels, image_size, channels, batch_norm, condition_dim, turns,
+                              min_scale)
     if turns:
         raise ValueError(f"only the layered decoder turns its object, not {name}")
     return DECODERS[name](latent_dim, out_channels, image_size, channels, batch_norm, condition_dim)

@@ -62,6 +62,9 @@ class TrainConfig:
     Off: its class head learns from real images only, so the generator's class loss can be met only by what
     tells real classes apart, not by a feature the two players agree on between themselves (with it on,
     the background colour was seen to). Off: ``class_acc`` 0.614 at 9 CPU min against 0.516 on."""
+    twin_weight: float = 1.0
+    """With ``twin_classifier``: the weight of the twin's term in the generator's loss; 1 is TAC-GAN (Gong et al.
+    2019), 0 plain AC-GAN, between them a partial correction of AC-GAN's pull towards easy samples."""
     beta: float = 1.0
     """Weight of the VAEs' KL term; 1 is the ELBO, > 1 a β-VAE (Higgins et al. 2017)."""
     decoder_std: float = 0.1
@@ -82,6 +85,9 @@ class TrainConfig:
     """Cached shapes classifier for ``fid`` and ``class_acc``; '' = runs/generative/shapes-classifier-<size>px.pt."""
     classifier_minutes: float = 2.0
     """Budget (same clock) to train that classifier when no cached one matches."""
+    classifier_seed: int = 0
+    """Seed of that classifier's images and weights, whatever the model's seed: every run is scored by one
+    instrument (and shares its cache file)."""
 
     def __post_init__(self) -> None:
         check_clock(self.clock)
@@ -90,6 +96,8 @@ class TrainConfig:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
         if self.eval_images < 4:
             raise ValueError(f"eval_images must be at least 4 (two halves for real_fid), got {self.eval_images}")
+        if self.twin_weight < 0:
+            raise ValueError(f"twin_weight must be >= 0, got {self.twin_weight}")
         if self.decoder_std <= 0 or self.beta < 0 or self.r1_gamma < 0 or not 0 <= self.mask_fraction < 1:
             raise ValueError("need decoder_std > 0, beta >= 0, r1_gamma >= 0 and 0 <= mask_fraction < 1")
 
@@ -136,6 +144,13 @@ def make_step(model: nn.Module, config: TrainConfig, images: torch.Tensor, label
 
         return vae_step, [optimizer]
 
+    return make_gan_step(model, config, batch, order)
+
+
+def make_gan_step(model: nn.Module, config: TrainConfig, batch: Callable[[], tuple[torch.Tensor, torch.Tensor]],
+                  order: torch.Generator) -> tuple[Callable[[int], dict], list[torch.optim.Optimizer]]:
+    """``make_step`` for the GANs: ``batch()`` draws real images and labels, ``order`` the noise and classes."""
+    kind, batch_size = config.model.kind, config.batch_size
     betas = (config.gan_beta1, 0.999)
     g_optimizer = torch.optim.Adam(model.generator.parameters(), lr=config.gan_learning_rate, betas=betas)
     d_optimizer = torch.optim.Adam(model.discriminator.parameters(), lr=config.gan_learning_rate, betas=betas)
@@ -148,8 +163,8 @@ def make_step(model: nn.Module, config: TrainConfig, images: torch.Tensor, label
         z = torch.randn(batch_size, config.model.latent_dim, generator=order)
         fake = model.generate(z, y_fake, model.prior_turns(batch_size, order))  # [B, 3, S, S]
         x.requires_grad_(config.r1_gamma > 0)
-        real_logits, real_classes = model.discriminator(x)
-        fake_logits, fake_classes = model.discriminator(fake.detach())
+        real_logits, real_classes, _ = model.discriminator(x)
+        fake_logits, fake_classes, fake_twin = model.discriminator(fake.detach())
         d_loss = discriminator_loss(real_logits, fake_logits)
         if config.r1_gamma > 0:
             d_loss = d_loss + config.r1_gamma / 2 * r1_penalty(real_logits, x)
@@ -157,14 +172,18 @@ def make_step(model: nn.Module, config: TrainConfig, images: torch.Tensor, label
             d_loss = d_loss + class_loss(real_classes, y)
             if config.acgan_fake_class_loss:
                 d_loss = d_loss + class_loss(fake_classes, y_fake)
+            if fake_twin is not None:  # TAC-GAN: the twin classifier learns the class of generated images
+                d_loss = d_loss + class_loss(fake_twin, y_fake)
         d_optimizer.zero_grad()
         d_loss.backward()
         d_optimizer.step()
 
-        fake_logits, fake_classes = model.discriminator(fake)
+        fake_logits, fake_classes, fake_twin = model.discriminator(fake)
         g_loss = generator_loss(fake_logits)  # non-saturating: −log D(G(z))
         if conditional:  # AC-GAN: G maximises L_C too (and L_S through the non-saturating loss)
             g_loss = g_loss + class_loss(fake_classes, y_fake)
+            if fake_twin is not None:  # TAC-GAN: and minimises the twin's, so it is not drawn to easy samples
+                g_loss = g_loss - config.twin_weight * class_loss(fake_twin, y_fake)
         g_optimizer.zero_grad()
         g_loss.backward()
         g_optimizer.step()
@@ -267,13 +286,13 @@ def train(minutes: float, out: Path, seed: int = 0, config: TrainConfig | None =
     """Train for ``minutes`` of ``config.clock``; write ``model.pt``, ``metrics.json``, ``samples.png`` to ``out``."""
     config = config or TrainConfig()
     out = Path(out)
-    torch.manual_seed(seed)
     torch.set_num_threads(config.threads)
     size = config.model.image_size
     classifier, classifier_acc = load_or_train_classifier(
         config.classifier_file, ClassifierConfig(image_size=size, num_classes=config.model.num_classes,
                          train_images=config.train_images),
-        config.classifier_minutes, seed, config.clock)
+        config.classifier_minutes, config.classifier_seed, config.clock)
+    torch.manual_seed(seed)  # after the classifier, which seeds its own training: the model starts the same either way
     train_x, train_y = shape_images(config.train_images, size, seed)
     heldout_x, heldout_y = shape_images(config.eval_images, size, seed + 1)
     model = build_model(config.model)
@@ -312,11 +331,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--turns", type=int, default=0,
                         help="with --decoder layered: K equally spaced angles the object may be turned by, one "
                              "template per class (0: a continuous style instead)")
+    parser.add_argument("--min-scale", type=float, default=0.05,
+                        help="with --decoder layered: the object's frame's smallest side, a fraction of the image's")
     parser.add_argument("--beta", type=float, default=1.0, help="KL weight of the VAEs (β-VAE when > 1)")
     parser.add_argument("--r1-gamma", type=float, default=1.0, help="the GANs' R1 penalty weight (0: none)")
     parser.add_argument("--gan-learning-rate", type=float, default=1e-3, help="peak Adam rate of both GAN players")
     parser.add_argument("--acgan-fake-class-loss", action="store_true",
                         help="AC-GAN's discriminator also learns the class of generated images (Odena et al.'s eq. 3)")
+    parser.add_argument("--twin-classifier", action="store_true",
+                        help="cgan: TAC-GAN's twin classifier (Gong et al. 2019), against AC-GAN's easy-sample bias")
+    parser.add_argument("--twin-weight", type=float, default=1.0,
+                        help="the twin's term in G's loss: 1 is TAC-GAN, 0 AC-GAN")
     parser.add_argument("--threads", type=int, default=1,
                         help="torch threads (1 gets the most work per CPU second on a busy machine)")
     parser.add_argument("--train-images", type=int, default=10000, help="training set size")
@@ -329,8 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     try:
         config = TrainConfig(model=ModelConfig(kind=args.model, image_size=args.image_size, latent_dim=args.latent_dim,
                                                channels=tuple(args.channels), decoder=args.decoder,
-                                               turns=args.turns),
-                             beta=args.beta,
+                                               turns=args.turns, min_scale=args.min_scale,
+                                               twin_classifier=args.twin_classifier),
+                             beta=args.beta, twin_weight=args.twin_weight,
                              r1_gamma=args.r1_gamma, gan_learning_rate=args.gan_learning_rate,
                              acgan_fake_class_loss=args.acgan_fake_class_loss,
                              train_images=args.train_images, eval_images=args.eval_images, clock=args.clock,

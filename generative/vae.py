@@ -28,14 +28,14 @@ class VAE(nn.Module):
     decoder is ``generative.networks.DECODERS[decoder_kind]``."""
 
     def __init__(self, in_channels: int, image_size: int, latent_dim: int, channels: tuple[int, ...],
-                 num_classes: int = 0, decoder_kind: str = "conv", turns: int = 0) -> None:
+                 num_classes: int = 0, decoder_kind: str = "conv", turns: int = 0, min_scale: float = 0.05) -> None:
         super().__init__()
         self.latent_dim, self.num_classes, self.turns = latent_dim, num_classes, turns
         self.encoder = ConvEncoder(in_channels, image_size, channels)
         self.to_mu = nn.Linear(self.encoder.features_dim + num_classes, latent_dim)
         self.to_logvar = nn.Linear(self.encoder.features_dim + num_classes, latent_dim)
         self.decoder = make_decoder(decoder_kind, latent_dim, in_channels, image_size, channels,
-                                    condition_dim=num_classes + turns, turns=turns)
+                                    condition_dim=num_classes + turns, turns=turns, min_scale=min_scale)
         self.features_dim = latent_dim
 
     def _one_hot(self, y: torch.Tensor | None, like: torch.Tensor) -> torch.Tensor | None:

@@ -146,8 +146,8 @@ def test_every_model_builds_with_the_features_dim_protocol() -> None:
             assert x_mean.shape == x.shape and mu.shape == logvar.shape == (2, 6)
         else:
             assert model.sample(2, y if kind == "cgan" else None).shape == x.shape
-            logit, classes = model.discriminator(x)
-            assert logit.shape == (2,) and (classes is None) == (kind == "gan")
+            logit, classes, twin = model.discriminator(x)
+            assert logit.shape == (2,) and (classes is None) == (kind == "gan") and twin is None
     with pytest.raises(ValueError, match="unknown model 'flow'"):
         ModelConfig(kind="flow")
     with pytest.raises(ValueError, match="multiple of 2\\*\\*2"):
@@ -256,6 +256,17 @@ def test_the_placed_mask_is_supersampled_so_a_shrunk_fine_pattern_averages_out()
     assert (decoder.place_mask(stripes, pose)[0, 0, centre, centre] - 0.5).abs().max() > 0.25  # measured: 0.38
 
 
+def test_the_layered_frame_never_shrinks_below_min_scale() -> None:
+    pose = torch.tensor([[0.0, 0.0, -50.0]])  # a scale logit far below any the decoder would learn
+    assert LayeredDecoder.place(pose, min_scale=0.25)[0, 0, 0].item() == pytest.approx(1 / 0.25)  # s = min_scale
+    decoder = LayeredDecoder(4, 1, 16, (8, 8), condition_dim=3, min_scale=0.25)
+    full = torch.ones(1, 1, 16, 16)  # a mask covering its whole frame
+    area = decoder.place_mask(full, pose).sum().item()
+    assert area == pytest.approx((0.25 * 16) ** 2, rel=0.05)  # a 4 × 4 px frame, not a speck
+    with pytest.raises(ValueError, match="min_scale"):
+        ModelConfig(kind="cgan", decoder="layered", min_scale=0.0)
+
+
 def test_a_turned_frame_maps_image_points_by_hand() -> None:
     # t = (0.5, 0), s ≈ 0.5, θ = π/2: u_object = R(−θ) (u_image − t) / s.
     pose = torch.tensor([[math.atanh(0.5), 0.0, math.log(0.45 / 0.5)]])  # s = 0.05 + 0.95 σ(x) = 0.5
@@ -335,6 +346,30 @@ def test_acgan_discriminator_learns_the_class_of_real_images_only_unless_asked(f
     assert len(calls) == (3 if fake_class else 2)
 
 
+@pytest.mark.parametrize("twin", [False, True])
+def test_tac_gan_generator_is_scored_by_the_twin_classifier_with_the_opposite_sign(twin, monkeypatch) -> None:
+    import generative.train as train_module
+
+    config = TrainConfig(model=ModelConfig(kind="cgan", image_size=16, latent_dim=4, channels=(8, 8),
+                                           twin_classifier=twin), batch_size=4)
+    heads = []  # the class logits each class_loss saw, in the order the step computes them
+
+    def fake_class_loss(logits: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
+        heads.append(logits)
+        return logits.sum() * 0 + 5.0  # a constant 5 that still has a gradient path
+
+    monkeypatch.setattr(train_module, "class_loss", fake_class_loss)
+    monkeypatch.setattr(train_module, "generator_loss", lambda logits: logits.sum() * 0)
+    images, labels = torch.rand(8, 3, 16, 16), torch.arange(8) % 3
+    step, _ = make_step(build_model(config.model), config, images, labels, torch.Generator().manual_seed(0))
+    g_loss = step(0)["g_loss"].item()
+    # D: the real images' classes (and, with the twin, the generated ones'); G: C's loss, minus the twin's.
+    assert len(heads) == (4 if twin else 2)
+    assert g_loss == pytest.approx(0.0 if twin else 5.0)
+    with pytest.raises(ValueError, match="twin_classifier"):
+        ModelConfig(kind="gan", twin_classifier=True)
+
+
 def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
     run = tmp_path / "run"
     common = ["--minutes", "0.01", "--clock", "cpu", "--train-images", "200", "--eval-images", "40",
@@ -392,3 +427,21 @@ def test_generative_never_imports_agentlab() -> None:
     code = ("import sys, generative, generative.train, generative.sample, generative.ring; "
             "assert not [m for m in sys.modules if m.split('.')[0] == 'agentlab'], 'agentlab imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_every_model_seed_is_scored_by_one_classifier_and_starts_the_same_whether_it_was_cached(tmp_path) -> None:
+    from generative.train import train
+
+    cache = tmp_path / "classifier.pt"
+    config = TrainConfig(model=ModelConfig(kind="cvae", image_size=16, latent_dim=4, channels=(8, 8)),
+                         train_images=64, eval_images=8, classifier_path=str(cache), classifier_minutes=0.002,
+                         clock="cpu")
+    train(0.0, tmp_path / "first", seed=3, config=config)  # trains and caches the classifier (seed 0)
+    first_cache = cache.read_bytes()
+    train(0.0, tmp_path / "second", seed=3, config=config)  # loads it
+    assert cache.read_bytes() == first_cache  # a model seed of 3 did not retrain it for seed 3
+    assert torch.load(cache, weights_only=True)["config"]["seed"] == 0
+    first, second = (torch.load(tmp_path / run / "model.pt", weights_only=True)["state_dict"]
+                     for run in ("first", "second"))
+    for name, tensor in first.items():
+        torch.testing.assert_close(second[name], tensor, rtol=0, atol=0)
