@@ -71,16 +71,19 @@ ZOO: dict[tuple[str, str], tuple[int, dict[str, Any]]] = {
 }
 
 
-def defaults_only(algo: str, env_id: str) -> dict[str, Any]:
-    """Values that undo every preset row naming ``env_id``: each key those rows set, back to what it is without
-    them (the config default, or a row that matches every env)."""
+def defaults_only(algo: str, env_id: str, steps: int) -> dict[str, Any]:
+    """Values that undo every preset row naming ``env_id`` in a run of ``steps``: each key those rows set, back to
+    what it is without them (a row that matches every env, the budget fraction of a schedule that has one, or the
+    config default)."""
     from agentlab import algorithms
     from agentlab.config import RunConfig
     from agentlab.presets import preset
 
     generic, specific = preset(algo, ""), preset(algo, env_id)  # "" matches only the rows for every env ("*")
-    default = {f.name: f.default for cls in (RunConfig, algorithms.get(algo).config_cls) for f in fields(cls)
-               if f.default is not MISSING}
+    config_cls = algorithms.get(algo).config_cls
+    default = {f.name: f.default for cls in (RunConfig, config_cls) for f in fields(cls) if f.default is not MISSING}
+    default.update({name: max(1, int(fraction * steps))
+                    for name, fraction in getattr(config_cls, "budget_fractions", {}).items()})
     return {key: generic.get(key, default[key]) for key in specific}
 
 
@@ -89,7 +92,7 @@ def ours(algo: str, env_id: str, arm: str, seed: int, budget: int, args: argpars
     from agentlab.evaluate import evaluate_weights, load_run
     from agentlab.train import train
 
-    undo = defaults_only(algo, env_id) if arm == "defaults" else {}
+    undo = defaults_only(algo, env_id, budget) if arm == "defaults" else {}
     t0 = time.perf_counter()
     result = train({**undo, "algo": algo, "env": env_id, "steps": budget, "seed": seed, "backend": args.backend,
                     "run_dir": str(args.out / f"{env_id}_{algo}_{arm}_s{seed}")}, progress=False)
@@ -160,6 +163,8 @@ def main() -> None:
     parser.add_argument("--envs", nargs="+", default=["CartPole-v1", "MountainCar-v0", "LunarLander-v3"])
     parser.add_argument("--algos", nargs="+", default=["dqn", "rainbow", "a2c", "ppo"])
     parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--first-seed", type=int, default=0, help="seeds first-seed, first-seed + 1, ...: split "
+                        "one table's seeds over processes")
     parser.add_argument("--arms", nargs="+", default=["defaults", "preset", "zoo"],
                         choices=["defaults", "preset", "zoo"])
     parser.add_argument("--backend", default="local", choices=("local", "ray"))
@@ -167,8 +172,9 @@ def main() -> None:
     args = parser.parse_args()
     from agentlab.presets import preset
 
+    seeds = range(args.first_seed, args.first_seed + args.seeds)
     for env_id in args.envs:
-        random = float(np.mean([random_return(env_id, seed) for seed in range(args.seeds)]))
+        random = float(np.mean([random_return(env_id, seed) for seed in seeds]))
         for algo in args.algos:
             budget, settings = ZOO[(algo, env_id)]
             means: dict[str, float] = {}
@@ -176,9 +182,9 @@ def main() -> None:
                 if arm == "preset" and preset(algo, env_id) == preset(algo, ""):
                     continue  # no row names this env: the preset is the defaults
                 runs = [sb3(algo, env_id, seed, budget, settings) if arm == "zoo"
-                        else ours(algo, env_id, arm, seed, budget, args) for seed in range(args.seeds)]
+                        else ours(algo, env_id, arm, seed, budget, args) for seed in seeds]
                 means[arm] = float(np.mean([r["final"] for r in runs]))
-                print(json.dumps({"env": env_id, "algo": algo, "arm": arm, "budget": budget,
+                print(json.dumps({"env": env_id, "algo": algo, "arm": arm, "budget": budget, "seeds": list(seeds),
                                   "final": [round(r["final"], 1) for r in runs], "mean": round(means[arm], 1),
                                   "wall_s": [round(r["wall"], 1) for r in runs], "random": round(random, 1)}),
                       flush=True)
