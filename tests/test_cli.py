@@ -124,11 +124,13 @@ def test_list_keys_shows_algorithm_keys(capsys):
         assert key in out
 
 
-def test_default_demo_is_rainbow_on_cartpole_with_ray_workers() -> None:
-    from agentlab.presets import RAINBOW_FLAGS
+def test_default_demo_is_ppo_on_cartpole_with_ray_workers_and_its_preset() -> None:
+    from agentlab.presets import preset
     from agentlab.train import resolve
 
     run_cfg, algo_cfg, _ = resolve(dict(run.DEMO))
-    assert (run_cfg.algo, run_cfg.env, run_cfg.backend, run_cfg.workers) == ("rainbow", "CartPole-v1", "ray", 2)
-    assert all(getattr(algo_cfg, key) == value for key, value in RAINBOW_FLAGS.items())
+    assert (run_cfg.algo, run_cfg.env, run_cfg.backend, run_cfg.workers) == ("ppo", "CartPole-v1", "ray", 2)
+    tuned = preset("ppo", "CartPole-v1")
+    assert all(getattr(algo_cfg, key) == value for key, value in tuned.items() if hasattr(algo_cfg, key))
+    assert run_cfg.steps == tuned["steps"]  # the zoo's budget, over which its rate and clip anneal
     assert run_cfg.solve_return == 475 and run_cfg.eval_every > 0 and run_cfg.eval_episodes == 20
