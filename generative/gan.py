@@ -19,7 +19,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generative.networks import ConvEncoder, make_decoder, uniform_turns, with_turn
+from generative.networks import MIN_SCALE, ConvEncoder, make_decoder, uniform_turns, with_turn
 
 
 def dcgan_init(module: nn.Module) -> None:
@@ -59,7 +59,7 @@ class GAN(nn.Module):
     generator is ``generative.networks.DECODERS[decoder_kind]`` with batch normalisation."""
 
     def __init__(self, in_channels: int, image_size: int, latent_dim: int, channels: tuple[int, ...],
-                 num_classes: int = 0, decoder_kind: str = "conv", turns: int = 0, min_scale: float = 0.05,
+                 num_classes: int = 0, decoder_kind: str = "conv", turns: int = 0, min_scale: float = MIN_SCALE,
                  twin: bool = False) -> None:
         super().__init__()
         self.latent_dim, self.num_classes, self.turns = latent_dim, num_classes, turns

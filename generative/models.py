@@ -14,7 +14,7 @@ from torch import nn
 
 from generative.autoencoder import Autoencoder
 from generative.gan import GAN
-from generative.networks import DECODERS, bottleneck_size
+from generative.networks import DECODERS, MIN_SCALE, bottleneck_size
 from generative.vae import VAE
 
 KINDS = ("ae", "dae", "vae", "cvae", "gan", "cgan")
@@ -47,7 +47,7 @@ class ModelConfig:
     turns: int = 0
     """With the layered decoder: ``K`` equally spaced angles its object's frame may be turned by, a uniform discrete
     latent (the VAE sums it out of the likelihood), the mask one template per class; 0 = none (a 2-number style)."""
-    min_scale: float = 0.05
+    min_scale: float = MIN_SCALE
     """With the layered decoder: the smallest side of the object's frame, a fraction of the image's side."""
     twin_classifier: bool = False
     """AC-GAN only: a twin classifier head on the discriminator, learning the class of generated images, whose
@@ -69,6 +69,9 @@ class ModelConfig:
         if not 0 < self.min_scale < 1:
             raise ValueError(f"min_scale must lie in (0, 1) (the frame's smallest side over the image's), got "
                              f"{self.min_scale}")
+        if self.min_scale != MIN_SCALE and self.decoder != "layered":
+            raise ValueError(f"min_scale sets the layered decoder's frame; the {self.decoder} decoder has none: "
+                             "add --decoder layered or leave it out")
         if self.twin_classifier and self.kind != "cgan":
             raise ValueError(f"twin_classifier is a conditional GAN's discriminator head, not {self.kind}'s")
         self.channels = tuple(self.channels)

@@ -22,6 +22,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+MIN_SCALE = 0.05
+"""The layered decoder's default smallest frame side, a fraction of the image's."""
+
 
 def bottleneck_size(image_size: int, stages: int) -> int:
     """Side of the smallest feature map; ``ValueError`` unless ``image_size`` halves cleanly ``stages`` times."""
@@ -123,7 +126,8 @@ class LayeredDecoder(nn.Module):
     side or more is antialiased, not aliased (a bilinear sample a pixel skips or hits its finest detail at random)."""
 
     def __init__(self, latent_dim: int, out_channels: int, image_size: int, channels: Sequence[int],
-                 batch_norm: bool = False, condition_dim: int = 0, turns: int = 0, min_scale: float = 0.05) -> None:
+                 batch_norm: bool = False, condition_dim: int = 0, turns: int = 0,
+                 min_scale: float = MIN_SCALE) -> None:
         super().__init__()
         self.features_dim, self.condition_dim, self.turns, self.min_scale = latent_dim, condition_dim, turns, min_scale
         if not 0 < min_scale < 1:
@@ -151,7 +155,7 @@ class LayeredDecoder(nn.Module):
         self.to_background = nn.Linear(hidden, out_channels * 2 * 2)
 
     @staticmethod
-    def place(pose: torch.Tensor, angle: torch.Tensor | None = None, min_scale: float = 0.05) -> torch.Tensor:
+    def place(pose: torch.Tensor, angle: torch.Tensor | None = None, min_scale: float = MIN_SCALE) -> torch.Tensor:
         """Affine sampling matrices ``[B, 2, 3]`` from image coordinates to the object's frame (both in
         ``[−1, 1]``): ``u_object = R(−θ) (u_image − t) / s`` for a frame moved to ``t ∈ (−1, 1)²``, shrunk by
         ``s ∈ (min_scale, 1)`` and turned by ``θ`` (``angle`` ``[B]``, radians; none when ``None``)."""
@@ -238,7 +242,7 @@ def uniform_turns(turns: int, num: int, generator: torch.Generator | None = None
 
 
 def make_decoder(name: str, latent_dim: int, out_channels: int, image_size: int, channels: Sequence[int],
-                 batch_norm: bool = False, condition_dim: int = 0, turns: int = 0, min_scale: float = 0.05
+                 batch_norm: bool = False, condition_dim: int = 0, turns: int = 0, min_scale: float = MIN_SCALE
                  ) -> nn.Module:
     """The decoder ``DECODERS[name]``; ``ValueError`` naming the choices for any other name. ``turns`` and
     ``min_scale``: the layered decoder's (the condition's last ``turns`` entries, its frame's smallest side);

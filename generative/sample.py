@@ -61,7 +61,7 @@ class OneLineParser(argparse.ArgumentParser):
     """``argparse`` whose usage errors are one line, ``error: ...``, and exit status 2."""
 
     def error(self, message: str) -> None:  # one line, exit 2
-        print(f"error: {message}", file=sys.stderr)
+        print(f"error: {message}; see {self.prog} --help", file=sys.stderr)
         raise SystemExit(2)
 
 

@@ -20,7 +20,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from generative.networks import ConvEncoder, make_decoder, uniform_turns, with_turn
+from generative.networks import MIN_SCALE, ConvEncoder, make_decoder, uniform_turns, with_turn
 
 
 class VAE(nn.Module):
@@ -28,7 +28,8 @@ class VAE(nn.Module):
     decoder is ``generative.networks.DECODERS[decoder_kind]``."""
 
     def __init__(self, in_channels: int, image_size: int, latent_dim: int, channels: tuple[int, ...],
-                 num_classes: int = 0, decoder_kind: str = "conv", turns: int = 0, min_scale: float = 0.05) -> None:
+                 num_classes: int = 0, decoder_kind: str = "conv", turns: int = 0,
+                 min_scale: float = MIN_SCALE) -> None:
         super().__init__()
         self.latent_dim, self.num_classes, self.turns = latent_dim, num_classes, turns
         self.encoder = ConvEncoder(in_channels, image_size, channels)

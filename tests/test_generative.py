@@ -265,6 +265,8 @@ def test_the_layered_frame_never_shrinks_below_min_scale() -> None:
     assert area == pytest.approx((0.25 * 16) ** 2, rel=0.05)  # a 4 × 4 px frame, not a speck
     with pytest.raises(ValueError, match="min_scale"):
         ModelConfig(kind="cgan", decoder="layered", min_scale=0.0)
+    with pytest.raises(ValueError, match="has none: add --decoder layered"):  # the conv decoder has no frame
+        ModelConfig(kind="cgan", decoder="conv", min_scale=0.2)
 
 
 def test_a_turned_frame_maps_image_points_by_hand() -> None:
