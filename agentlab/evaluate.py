@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -55,38 +56,51 @@ class Policy:
         return actions[0]
 
 
-def run_episodes(actor: Any, env: Any, episodes: int, seed: int, frames: list | None = None,
+EVAL_BATCH = 32
+"""Most episodes an evaluation plays at once, one env each (one batched forward per step)."""
+
+
+def run_episodes(actor: Any, env_batch: Sequence[Any], episodes: int, seed: int, frames: list | None = None,
                  states: list | None = None) -> list[float]:
-    """Returns of ``episodes`` greedy episodes, the actor's state reset at each; optionally records the first
-    one's frames and observations."""
-    returns = []
-    policy = Policy(actor)
-    for k in range(episodes):
-        obs, _ = env.reset(seed=seed + k)
-        policy.reset()
-        total, done = 0.0, False
-        while not done:
-            if k == 0 and states is not None:
-                states.append(obs)
-            if k == 0 and frames is not None:
-                frames.append(env.render())
-            action = policy.act(obs)
-            obs, reward, terminated, truncated, _ = env.step(action)
-            total += float(reward)
-            done = terminated or truncated
-        if k == 0 and states is not None:
-            states.append(obs)
-        returns.append(total)
+    """Returns of ``episodes`` greedy episodes, episode ``k`` from ``reset(seed=seed + k)``, played in waves of
+    ``len(env_batch)`` at once: one ``act`` per step for the wave, each env's memory restarting with its episode
+    (a finished env is not stepped again; its last observation stands in until the wave ends). The returns are the
+    ones one env at a time gives. Optionally records episode 0's frames and observations (``env_batch[0]``)."""
+    returns = [0.0] * episodes
+    for first in range(0, episodes, len(env_batch)):
+        wave = env_batch[:episodes - first]
+        obs = [env.reset(seed=seed + first + i)[0] for i, env in enumerate(wave)]
+        state, start, live = actor.initial_state(len(wave)), np.ones(len(wave), bool), np.ones(len(wave), bool)
+        while live.any():
+            record = first == 0 and live[0]
+            if record and states is not None:
+                states.append(obs[0])
+            if record and frames is not None:
+                frames.append(wave[0].render())
+            actions, state, _ = actor.act(np.stack(obs), state, start, explore=False)
+            start[:] = False
+            for i in np.flatnonzero(live):
+                obs[i], reward, terminated, truncated, _ = wave[i].step(actions[i])
+                returns[first + i] += float(reward)
+                live[i] = not (terminated or truncated)
+            if record and not live[0] and states is not None:
+                states.append(obs[0])
     return returns
 
 
 def evaluate_weights(algorithm: Algorithm, algo_cfg: Any, env_id: str, weights: Any, episodes: int, seed: int,
                      frames: list | None = None, states: list | None = None, env: Any = None) -> dict[str, Any]:
-    """Greedy returns of the policy ``weights`` describe, summarised as eval.json holds them."""
+    """Greedy returns of the policy ``weights`` describe, summarised as eval.json holds them; ``env`` (default: the
+    evaluation env) plays episode 0 and records it, further evaluation envs play beside it (``EVAL_BATCH``)."""
     env = env or envs.make_eval(env_id)
+    extra = [envs.make_eval(env_id) for _ in range(min(episodes, EVAL_BATCH) - 1)]
     actor = algorithm.make_actor(algo_cfg, env.observation_space, env.action_space, 0, 1, seed)
     actor.set_weights(weights, 0)
-    returns = run_episodes(actor, env, episodes, seed, frames, states)
+    try:
+        returns = run_episodes(actor, [env, *extra], episodes, seed, frames, states)
+    finally:
+        for other in extra:
+            other.close()
     return {"mean_return": float(np.mean(returns)), "std_return": float(np.std(returns)), "episodes": episodes}
 
 

@@ -16,6 +16,7 @@ import random
 import signal
 import sys
 import threading
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -52,6 +53,9 @@ class RunResult:
     learner: Any
     signal: int | None = None
     """SIGINT or SIGTERM if the run was stopped by one (after its final checkpoint), else None."""
+    elapsed: float = 0.0
+    """Seconds from ``train``'s call to the end of training in this process: setup (workers, Ray) included, a resumed
+    run's earlier time, the final evaluation and the plot not (what a benchmark's wall time to solve counts)."""
 
 
 def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = None
@@ -305,6 +309,7 @@ class Driver:
 
 def train(values: dict[str, Any], progress: bool = True, resume: str | Path | None = None) -> RunResult:
     """Train as ``values`` (run and algorithm keys) say; ``resume`` continues a run folder's latest checkpoint."""
+    called = time.perf_counter()
     saved = runs.read_config(resume) if resume else None
     if saved:
         runs.check_resume_values(resume, saved, values)
@@ -336,7 +341,7 @@ def train(values: dict[str, Any], progress: bool = True, resume: str | Path | No
         runs.write_config(run_dir, to_dict(run_cfg), to_dict(algo_cfg))  # once the workers (and Ray) are up
         with driver.stop_on_signals():
             driver.run()
-        wall_time = driver.rec.wall
+        wall_time, elapsed = driver.rec.wall, time.perf_counter() - called
         if run_cfg.eval_episodes and driver.stop_signal is None:
             final_eval = driver.evaluate(run_cfg.eval_episodes, seed=run_cfg.seed + 12_345)
             runs.atomic_write(run_dir / "eval.json", (json.dumps(final_eval) + "\n").encode())
@@ -346,4 +351,4 @@ def train(values: dict[str, Any], progress: bool = True, resume: str | Path | No
 
     plot_runs([run_dir], run_dir / "curve.png")
     return RunResult(run_dir, run_cfg.env, driver.env_steps, driver.num_episodes, wall_time, driver.solved_at,
-                     final_eval, learner, driver.stop_signal)
+                     final_eval, learner, driver.stop_signal, elapsed)

@@ -218,7 +218,7 @@ def test_burn_in_steps_get_no_loss_and_no_gradient() -> None:
 
 def test_evaluation_resets_the_state_every_episode() -> None:
     actor = CountingActor(forward=10)
-    returns = run_episodes(actor, gymnasium.make("agentlab/TMaze-v0"), episodes=3, seed=0)
+    returns = run_episodes(actor, [gymnasium.make("agentlab/TMaze-v0")], episodes=3, seed=0)
     starts = np.concatenate(actor.starts)
     assert len(starts) == 33 and np.flatnonzero(starts).tolist() == [0, 11, 22]
     assert len(returns) == 3

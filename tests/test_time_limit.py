@@ -21,6 +21,7 @@ def test_minutes_stops_the_run_long_before_its_steps_and_still_checkpoints(tmp_p
     result = cliff(tmp_path, steps=steps, minutes=0.02)  # 1.2 s
     assert 0 < result.env_steps < steps // 1000
     assert result.wall_time >= 0.02 * 60
+    assert result.elapsed >= result.wall_time  # counted from the call: setup too
     assert runs.latest_checkpoint(result.run_dir).name == f"ckpt_{result.env_steps:012d}.pt"
     final = runs.read_csv(result.run_dir / "metrics.csv")  # the stopping round is always logged
     assert final["env_steps"][-1] == result.env_steps

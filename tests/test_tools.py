@@ -261,6 +261,32 @@ class RandomActor:
         return [self.space.sample()], state, {}
 
 
+class LeanActor:
+    """Pushes the cart the way the pole leans: deterministic, with episodes of different lengths."""
+
+    def __init__(self):
+        self.batches: list[int] = []
+
+    def initial_state(self, num_envs):
+        return {}
+
+    def act(self, obs, state, episode_start, explore=True):
+        self.batches.append(len(obs))
+        return (obs[:, 2] > 0).astype(np.int64), state, {}
+
+
+def test_evaluation_in_waves_gives_the_returns_of_one_env_at_a_time():
+    import envs
+
+    one, waves = LeanActor(), LeanActor()
+    alone = evaluate.run_episodes(one, [envs.make_eval("CartPole-v1")], 7, seed=3)
+    beside = evaluate.run_episodes(waves, [envs.make_eval("CartPole-v1") for _ in range(3)], 7, seed=3)
+    assert beside == alone and len(set(alone)) > 1  # episode k from seed 3 + k, whatever env plays it
+    assert max(waves.batches) == 3 and waves.batches[-1] == 1  # waves of 3, 3 and 1 episodes
+    # one act per step of a wave, as many as its longest episode (a CartPole return is its length)
+    assert len(waves.batches) == max(alone[:3]) + max(alone[3:6]) + alone[6] < len(one.batches) == sum(alone)
+
+
 @pytest.mark.parametrize("env_id", ["ALE/Pong-v5", "MinAtar/Breakout-v1", "Acrobot-v1", "agentlab/FourRooms-v0"])
 def test_every_kind_of_env_draws_gif_frames(env_id, tmp_path):
     import envs
@@ -269,7 +295,7 @@ def test_every_kind_of_env_draws_gif_frames(env_id, tmp_path):
     env = envs.make_eval(env_id, render_mode="rgb_array", max_episode_steps=12)
     env.action_space.seed(0)
     frames: list = []
-    evaluate.run_episodes(RandomActor(env.action_space), env, 1, seed=0, frames=frames)
+    evaluate.run_episodes(RandomActor(env.action_space), [env], 1, seed=0, frames=frames)
     assert 1 <= len(frames) <= 12
     assert all(f.ndim == 3 and f.shape[2] == 3 and f.dtype == np.uint8 for f in frames)
     evaluate.write_gif(frames, tmp_path / "episode.gif")
