@@ -5,15 +5,20 @@ learner has trained on, merged batch by batch (Chan, Golub & LeVeque 1979's para
 The moments are buffers of the network, so they travel with its weights to the actors, into checkpoints
 and to evaluation. The learner merges each fragment's moments once (A3C's actors ship theirs beside the
 gradient), never inside a forward pass, so acting, replay and target passes read the same statistics.
+
+``RewardScale`` is ``VecNormalize``'s reward half, applied by a learner to the rewards it trains on (acting and
+evaluation never see rewards, so nothing travels with the weights).
 """
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import torch
 from torch import nn
+
+from agentlab.core import Fragment
 
 
 class Moments(NamedTuple):
@@ -55,3 +60,54 @@ class RunningNorm(nn.Module):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         std = (self.var + self.eps).sqrt().to(x.dtype)
         return ((x - self.mean.to(x.dtype)) / std).clamp(-self.clip, self.clip)
+
+
+class RewardScale:
+    """``r / √(Var[G] + ε)`` clipped to ±``clip``, where ``G ← γ G + r`` is each env's discounted return so far (0 again
+    after its episode ends) and ``Var[G]`` the running variance of every ``G`` seen (Stable-Baselines3's
+    ``VecNormalize(norm_reward=True)``; Engstrom et al. 2020, "Implementation Matters in Deep Policy Gradients",
+    reward scaling). The rewards' scale, not their mean, changes: a return's sign and the policy's ranking stay."""
+
+    def __init__(self, gamma: float, clip: float = 10.0, eps: float = 1e-8):
+        self.gamma, self.clip, self.eps = gamma, clip, eps
+        self.returns = np.zeros(0)  # [E] G of each env column, carried from fragment to fragment
+        self.count, self.mean, self.var = 1e-4, 0.0, 1.0  # SB3's prior count: no 0/0
+
+    def __call__(self, rewards: np.ndarray, terminated: np.ndarray, truncated: np.ndarray) -> np.ndarray:
+        """Scaled rewards ``[T, E]`` (float32) for a fragment's ``[T, E]`` rewards and episode ends."""
+        if self.returns.shape != rewards.shape[1:]:  # first fragment (or a different env count): G starts at 0
+            self.returns = np.zeros(rewards.shape[1:])
+        seen = np.empty(rewards.shape)
+        for t in range(len(rewards)):
+            self.returns = self.gamma * self.returns + rewards[t]
+            seen[t] = self.returns
+            self.returns[terminated[t] | truncated[t]] = 0.0
+        self.merge(seen.ravel())
+        scale = np.sqrt(self.var + self.eps)
+        return np.clip(rewards / scale, -self.clip, self.clip).astype(np.float32)
+
+    def apply(self, fragment: Fragment) -> Fragment:
+        """The fragment with its rewards scaled."""
+        return fragment._replace(rewards=self(fragment.rewards, fragment.terminated, fragment.truncated))
+
+    def merge(self, x: np.ndarray) -> None:
+        """Chan et al.'s parallel update of the count, mean and variance with a batch of returns."""
+        n_a, n_b = self.count, len(x)
+        n = n_a + n_b
+        delta = x.mean() - self.mean
+        self.mean += delta * n_b / n
+        self.var = (self.var * n_a + x.var() * n_b + delta**2 * n_a * n_b / n) / n
+        self.count = n
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"returns": torch.from_numpy(self.returns.copy()), "count": float(self.count), "mean": float(self.mean),
+                "var": float(self.var)}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        self.returns = state["returns"].numpy().astype(np.float64)
+        self.count, self.mean, self.var = float(state["count"]), float(state["mean"]), float(state["var"])
+
+
+def reward_scale(normalize_reward: bool, gamma: float) -> RewardScale | None:
+    """A ``RewardScale`` when ``normalize_reward`` is on, else None."""
+    return RewardScale(gamma) if normalize_reward else None

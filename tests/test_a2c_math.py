@@ -284,3 +284,15 @@ def test_unknown_activation_is_a_one_line_config_error() -> None:
     space, actions = gymnasium.spaces.Box(-1, 1, (4,), np.float32), gymnasium.spaces.Discrete(2)
     with pytest.raises(ConfigError, match="activation 'gelu' is not one of relu, tanh"):
         make_network(space, actions, A2CConfig(activation="gelu"))
+
+
+@pytest.mark.parametrize("orthogonal", [True, False])
+def test_hidden_layers_of_both_trunks_start_orthogonal_when_asked_as_sb3s_a2c(orthogonal):
+    obs_space = gymnasium.spaces.Box(-1.0, 1.0, (4,), np.float32)
+    config = A2CConfig(hidden_sizes=(64, 64), shared_encoder=False, orthogonal_init=orthogonal)
+    network = A2CLearner(config, obs_space, gymnasium.spaces.Discrete(2), seed=0).network
+    for trunk in (network.encoder, network.value_encoder):
+        hidden = trunk.body.body[2].weight.detach()  # the second 64×64 layer
+        gram_is_2 = np.allclose((hidden @ hidden.T).numpy(), 2.0 * np.eye(64), atol=1e-4)  # gain √2
+        assert gram_is_2 == orthogonal
+        assert (float(trunk.body.body[0].bias.detach().abs().max()) == 0.0) == orthogonal

@@ -20,7 +20,7 @@ from agentlab.a2c.networks import make_network
 from agentlab.core import Extras, Fragment, State
 from agentlab.encoders import obs_moments
 from agentlab.memory import as_arrays, as_tensors, reset_rows
-from agentlab.normalization import Moments
+from agentlab.normalization import Moments, reward_scale
 from agentlab.weights import load_arrays
 
 
@@ -59,6 +59,7 @@ class A2CActor:
         stream = np.random.SeedSequence([seed, worker_index]).generate_state(1)[0]  # one stream per worker
         self.generator = torch.Generator().manual_seed(int(stream))
         self.version = -1
+        self.reward_scale = reward_scale(config.normalize_reward and ship_gradients, config.gamma)  # A3C's own
 
     def initial_state(self, num_envs: int) -> State:
         return as_arrays(self.network.initial_state(num_envs))
@@ -92,6 +93,8 @@ class A2CActor:
         if not self.ship_gradients:
             return fragment
         c = self.config
+        if self.reward_scale is not None:  # an A3C actor scales by the returns of its own envs
+            fragment = self.reward_scale.apply(fragment)
         out = actor_critic_loss(self.network, Batch.from_fragment(fragment), c.gamma, c.gae_lambda,
                                 c.value_coef, c.entropy_coef, c.normalize_advantage)
         self.network.zero_grad(set_to_none=True)

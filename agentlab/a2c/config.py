@@ -35,6 +35,9 @@ class A2CConfig(MemorySettings):
     """Clip the global gradient norm to this before each step (0: no clipping)."""
     normalize_advantage: bool = False
     """Standardise advantages within each batch."""
+    orthogonal_init: bool = False
+    """Orthogonal hidden layers with gain √2, biases 0 (Baselines' and SB3's A2C; the CartPole preset sets it); off,
+    PyTorch's default init. The heads are always orthogonal."""
     encoder: str = setting("auto", choices=names_in("agentlab.encoders:ENCODERS", first=["auto"]), fixed=True)
     """``make_encoder`` name: ``auto`` (MLP for vectors, Nature CNN for images), ``mlp``, ``nature_cnn``."""
     hidden_sizes: tuple[int, ...] = setting((64, 64), ge=1, fixed=True)
@@ -51,3 +54,6 @@ class A2CConfig(MemorySettings):
     """Keep the encoder's parameters fixed: requires_grad off and excluded from the optimizer."""
     normalize_obs: bool = setting(False, fixed=True)
     """Standardise vector observations by the running mean and variance of those trained on, clipped to ±10."""
+    normalize_reward: bool = False
+    """Scale the rewards trained on by the running std of the discounted return, clipped to ±10 (SB3's
+    ``VecNormalize``; ``agentlab.normalization.RewardScale``); with ``a3c`` each actor scales by its own envs'."""

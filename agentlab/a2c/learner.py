@@ -24,6 +24,7 @@ from agentlab.averages import Averages
 from agentlab.config import check_choice
 from agentlab.core import Fragment
 from agentlab.encoders import obs_moments, update_obs_norms
+from agentlab.normalization import reward_scale
 from agentlab.weights import to_arrays
 
 
@@ -61,6 +62,7 @@ class A2CLearner:
         self.optimizer = make_optimizer(config, self.params)
         self.version = 0
         self.averages = Averages()
+        self.reward_scale = reward_scale(config.normalize_reward, config.gamma)
 
     def update(self, payload: Fragment | Gradients) -> dict[str, float]:
         """A2C: a fragment (all workers' rollouts side by side). A3C: one actor's gradient."""
@@ -73,6 +75,8 @@ class A2CLearner:
                        "entropy": payload.entropy, "staleness": float(self.version - payload.version)}
         else:
             c = self.config
+            if self.reward_scale is not None:
+                payload = self.reward_scale.apply(payload)
             out = actor_critic_loss(self.network, Batch.from_fragment(payload, self.device), c.gamma,
                                     c.gae_lambda, c.value_coef, c.entropy_coef, c.normalize_advantage)
             self.optimizer.zero_grad(set_to_none=True)
@@ -93,8 +97,11 @@ class A2CLearner:
         return to_arrays(self.network)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "version": self.version, "averages": self.averages.state_dict()}
+        state = {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "version": self.version, "averages": self.averages.state_dict()}
+        if self.reward_scale is not None:
+            state["reward_scale"] = self.reward_scale.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.network.load_state_dict(state["network"])
@@ -102,3 +109,5 @@ class A2CLearner:
         self.version = int(state["version"])
         if "averages" in state:  # checkpoints before format 1 lack them
             self.averages.load_state_dict(state["averages"])
+        if self.reward_scale is not None:
+            self.reward_scale.load_state_dict(state["reward_scale"])

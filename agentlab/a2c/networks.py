@@ -98,8 +98,9 @@ def _width(encoder: nn.Module, memory: Memory | None) -> int:
 def orthogonal_init(module: nn.Module, gain: float = math.sqrt(2)) -> None:
     """Orthogonal weights scaled by ``gain`` and zero biases for every linear and conv layer in ``module``.
 
-    Huang et al. 2022, "The 37 Implementation Details of PPO", detail 2 (from OpenAI Baselines): hidden
-    layers get gain √2; ``ActorCritic`` already gives its policy head 0.01 and its value head 1.
+    Huang et al. 2022, "The 37 Implementation Details of PPO", detail 2 (from OpenAI Baselines, whose A2C and PPO
+    both do it, as Stable-Baselines3's do): hidden layers get gain √2; ``ActorCritic`` already gives its policy head
+    0.01 and its value head 1.
     """
     for layer in module.modules():
         if isinstance(layer, nn.Linear | nn.Conv2d):
@@ -119,4 +120,9 @@ def make_network(obs_space: gymnasium.Space, action_space: gymnasium.Space, conf
     memory = build_memory(config.memory, encoder.features_dim, config.memory_size, config.memory_window)
     value_memory = None if value_encoder is None else build_memory(
         config.memory, value_encoder.features_dim, config.memory_size, config.memory_window, prefix="value.")
-    return ActorCritic(encoder, int(action_space.n), value_encoder, memory, value_memory)
+    network = ActorCritic(encoder, int(action_space.n), value_encoder, memory, value_memory)
+    if config.orthogonal_init and not config.encoder_weights:  # pretrained weights are kept as loaded
+        for trunk in (encoder, value_encoder):
+            if trunk is not None:
+                orthogonal_init(trunk)
+    return network

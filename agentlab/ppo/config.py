@@ -59,6 +59,9 @@ class PPOConfig(MemorySettings):
     """Keep the encoder's parameters fixed: requires_grad off and excluded from the optimizer."""
     normalize_obs: bool = setting(False, fixed=True)
     """Standardise vector observations by the running mean and variance of those trained on, clipped to ±10."""
+    normalize_reward: bool = False
+    """Scale the rewards trained on by the running std of the discounted return, clipped to ±10 (SB3's
+    ``VecNormalize``; ``agentlab.normalization.RewardScale``)."""
 
     def validate(self) -> None:
         if self.anneal_clip and self.anneal_steps == 0:

@@ -21,6 +21,7 @@ from agentlab.a2c.losses import Batch
 from agentlab.averages import Averages
 from agentlab.core import Fragment
 from agentlab.encoders import obs_moments, update_obs_norms
+from agentlab.normalization import reward_scale
 from agentlab.ppo.config import PPOConfig
 from agentlab.ppo.losses import ppo_loss, rollout_targets
 from agentlab.ppo.networks import make_network
@@ -49,6 +50,7 @@ class PPOLearner:
         self.env_steps = 0
         """Env steps consumed so far, the clock of the annealing."""
         self.averages = Averages()
+        self.reward_scale = reward_scale(config.normalize_reward, config.gamma)
 
     def schedule(self) -> tuple[float, float]:
         """``(learning rate, clip range)`` at ``env_steps``: the initial values times α = 1 − steps / anneal_steps."""
@@ -59,6 +61,8 @@ class PPOLearner:
         """One PPO round on a fragment (every worker's rollout side by side): K epochs × minibatches."""
         c = self.config
         update_obs_norms(obs_moments(self.network, fragment.obs), self.network)
+        if self.reward_scale is not None:
+            fragment = self.reward_scale.apply(fragment)
         self.env_steps += fragment.num_steps
         lr, clip_range = self.schedule()  # as Stable-Baselines3: the schedule counts this round's steps
         for group in self.optimizer.param_groups:
@@ -95,9 +99,12 @@ class PPOLearner:
         return to_arrays(self.network)
 
     def state_dict(self) -> dict[str, Any]:
-        return {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
-                "version": self.version, "env_steps": self.env_steps, "generator": self.generator.get_state(),
-                "averages": self.averages.state_dict()}
+        state = {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
+                 "version": self.version, "env_steps": self.env_steps, "generator": self.generator.get_state(),
+                 "averages": self.averages.state_dict()}
+        if self.reward_scale is not None:
+            state["reward_scale"] = self.reward_scale.state_dict()
+        return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
         self.network.load_state_dict(state["network"])
@@ -106,6 +113,8 @@ class PPOLearner:
         self.env_steps = int(state["env_steps"])
         self.generator.set_state(state["generator"])
         self.averages.load_state_dict(state["averages"])
+        if self.reward_scale is not None:
+            self.reward_scale.load_state_dict(state["reward_scale"])
 
 
 def explained_variance(values: torch.Tensor, returns: torch.Tensor) -> float:

@@ -9,20 +9,16 @@ from __future__ import annotations
 
 import gymnasium
 
-from agentlab.a2c.networks import ActorCritic, orthogonal_init
+from agentlab.a2c.networks import ActorCritic
 from agentlab.a2c.networks import make_network as make_actor_critic
 from agentlab.config import ConfigError
 from agentlab.ppo.config import PPOConfig
 
 
 def make_network(obs_space: gymnasium.Space, action_space: gymnasium.Space, config: PPOConfig) -> ActorCritic:
-    """A2C's network for these spaces; pretrained encoder weights (``encoder_weights``) are kept as loaded."""
+    """A2C's network for these spaces (orthogonal unless ``orthogonal_init`` is off; pretrained encoder weights,
+    ``encoder_weights``, are kept as loaded)."""
     if not isinstance(action_space, gymnasium.spaces.Discrete):
         raise ConfigError(f"PPO here has a categorical policy and needs a Discrete action space, got {action_space}; "
                           "pick a discrete-action env")
-    network = make_actor_critic(obs_space, action_space, config)  # type: ignore[arg-type]  (same encoder fields)
-    if config.orthogonal_init and not config.encoder_weights:
-        for encoder in (network.encoder, network.value_encoder):
-            if encoder is not None:
-                orthogonal_init(encoder)
-    return network
+    return make_actor_critic(obs_space, action_space, config)  # type: ignore[arg-type]  (same encoder fields)
