@@ -105,6 +105,9 @@ def env_spaces(run_cfg: RunConfig) -> tuple[Any, Any, list[str] | None]:
             raise ConfigError(f"env {run_cfg.env}: {str(e).splitlines()[0]}") from None
         probe.close()
         return spaces.observation_space, spaces.action_space, policy_ids(policy_map(spaces.agents, run_cfg.policies))
+    if run_cfg.eval_opponent:
+        raise ConfigError(f"eval_opponent plays the seats of a multi-agent game; {run_cfg.env} has one agent: "
+                          "leave eval_opponent empty")
     probe = make_env_checked(run_cfg.env)
     obs_space, action_space = probe.observation_space, probe.action_space
     probe.close()
@@ -274,10 +277,13 @@ class Driver:
 
     def evaluate(self, episodes: int, seed: int) -> dict[str, Any]:
         if self.multiagent:
-            from agentlab.arena import evaluate_game
+            from agentlab.arena import evaluate_game, versus
 
-            return evaluate_game(self.algorithm, self.algo_cfg, self.run_cfg.env, self.weights(), self.run_cfg.policies,
-                                 episodes, seed)
+            cfg = self.run_cfg
+            if cfg.eval_opponent:
+                return versus(self.algorithm, self.algo_cfg, cfg.env, self.weights(), cfg.policies, cfg.eval_opponent,
+                              episodes, seed)
+            return evaluate_game(self.algorithm, self.algo_cfg, cfg.env, self.weights(), cfg.policies, episodes, seed)
         return evaluate_weights(self.algorithm, self.algo_cfg, self.run_cfg.env, self.weights(), episodes, seed)
 
     def checkpoint(self) -> None:

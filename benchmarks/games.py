@@ -18,6 +18,11 @@ joint return.
     python -m benchmarks.games connect_four --algos dqn --peer --budget 500000
     python -m benchmarks.games coop --algo dqn --budget 60000
     python -m benchmarks.games tictactoe --algos dqn --backend ray --workers 2
+    python -m benchmarks.games tictactoe --algos dqn --backend ray --workers 2 --select-by minimax
+
+``--select-by OPPONENT`` evaluates every tenth of the budget against that opponent (20 games a seat, on seeds the
+final 100 games do not use) and scores the best checkpoint those evaluations chose, as a user of ``agentlab.evaluate``
+gets by default.
 
 sb3-contrib is a benchmark-only dependency (``pip install -e '.[bench]'``).
 """
@@ -55,17 +60,20 @@ def train_arm(arm: str, env_id: str, seed: int, args: argparse.Namespace, **extr
     name = f"{Path(env_id).name}_{arm}_{extra.get('policies', 'self_play')}_s{seed}"
     values = {**ARMS[arm], "env": env_id, "steps": args.budget, "seed": seed, "backend": args.backend,
               "workers": args.workers, **STREAMS, **extra, "run_dir": str(Path(args.out) / name)}
+    if args.select_by:
+        values.update(eval_every=args.budget // 10, eval_episodes=20, eval_opponent=args.select_by)
     t0 = time.perf_counter()
     run = train(values, progress=False)
     return run, time.perf_counter() - t0
 
 
 def matches(run: Any, opponents: tuple[str, ...]) -> dict[str, Any]:
-    """The run's final greedy policy against each opponent, ``GAMES`` games per seat."""
+    """The run's greedy policy (its best checkpoint with ``--select-by``, else the final one) against each opponent,
+    ``GAMES`` games per seat."""
     from agentlab.arena import versus
     from agentlab.evaluate import load_run
 
-    cfg, algorithm, algo_cfg, learner = load_run(run.run_dir, "latest")
+    cfg, algorithm, algo_cfg, learner = load_run(run.run_dir, "auto")
     return {name: versus(algorithm, algo_cfg, cfg["run"]["env"], learner.get_weights(), cfg["run"]["policies"], name,
                          GAMES, seed=1)["seats"] for name in opponents}
 
@@ -189,6 +197,9 @@ def main() -> None:
     parser.add_argument("--backend", default="local", choices=("local", "ray"))
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--peer", action="store_true", help="connect_four: also train sb3-contrib's MaskablePPO")
+    parser.add_argument("--select-by", default="", choices=("", "random", "heuristic", "minimax"),
+                        help="evaluate every tenth of the budget (20 games a seat) against this opponent and score the "
+                             "best checkpoint those evaluations chose, not the final policy")
     parser.add_argument("--out", default="runs/bench_games")
     args = parser.parse_args()
     args.budget = args.budget or {"tictactoe": 200_000, "connect_four": 500_000, "coop": 60_000}[args.task]

@@ -10,6 +10,7 @@ import pytest
 import torch
 
 from agentlab import algorithms, load_policy, runs
+from agentlab.config import ConfigError
 from agentlab.evaluate import main as evaluate_main
 from agentlab.game_worker import GameWorker
 from agentlab.play import main as play_main
@@ -216,6 +217,20 @@ def test_evaluate_cli_plays_every_seat_against_an_opponent(tmp_path, capsys):
                     "workers": 1, "run_dir": str(tmp_path / "cliff")}, progress=False)
     assert evaluate_main([str(single.run_dir), "--opponent", "random"]) == 2
     assert "needs a multi-agent run" in capsys.readouterr().err
+
+
+def test_evaluations_against_an_opponent_choose_the_best_checkpoint(tmp_path):
+    run = train({"algo": "q_learning", "env": TICTACTOE, "steps": 1_600, "eval_every": 400, "eval_episodes": 4,
+                 "eval_opponent": "minimax", "run_dir": str(tmp_path / "ttt"), **FAST}, progress=False)
+    evals = runs.read_csv(run.run_dir / "evals.csv")
+    assert len(evals["mean_return"]) == 4 and all(-1.0 <= r <= 0.0 for r in evals["mean_return"])  # never a win
+    best = runs.load_policy_checkpoint(run.run_dir, "best")[1]
+    assert best["eval"]["opponent"] == "minimax" and best["eval"]["mean_return"] == max(evals["mean_return"])
+    final = json.loads((run.run_dir / "eval.json").read_text())
+    assert set(final["seats"]) == {"player_1", "player_2"}
+    with pytest.raises(ConfigError, match="eval_opponent plays the seats of a multi-agent game"):
+        train({"algo": "q_learning", "env": "agentlab/CliffWalking-v0", "steps": 100, "eval_opponent": "random",
+               "backend": "local", "run_dir": str(tmp_path / "cliff")}, progress=False)
 
 
 def test_play_a_game_from_the_terminal(tmp_path):
