@@ -30,7 +30,7 @@ def test_every_key_is_a_run_key_or_a_field_of_each_algorithms_config(row):
 
 def test_an_env_without_a_row_gets_only_the_rows_for_every_env():
     assert preset("dqn", "Acrobot-v1") == {}
-    assert preset("ppo", "LunarLander-v3") == {}
+    assert preset("ppo", "LunarLander-v3") == {"fragment_length": 1024}  # SB3's 2,048 steps a rollout, 2 workers
     assert preset("a2c", "Acrobot-v1") == preset("a3c", "Acrobot-v1") == {"fragment_length": 5, "envs_per_worker": 8}
     assert preset("rainbow", "MountainCar-v0") == {**RAINBOW_FLAGS, "lr": 1e-3}
     assert preset("q_learning", "FrozenLake-v1") == {"fragment_length": 1, "workers": 1}
