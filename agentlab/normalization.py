@@ -35,6 +35,14 @@ def batch_moments(x: torch.Tensor) -> Moments:
     return Moments(len(x), x.mean(0).numpy(), x.var(0, unbiased=False).numpy())
 
 
+def merge_moments(n_a: float, mean_a: Any, var_a: Any, n_b: float, mean_b: Any, var_b: Any) -> tuple[float, Any, Any]:
+    """Two sets' count, mean and (population) variance merged, arrays or numbers alike: δ = μ_b − μ_a,
+    μ = μ_a + δ n_b / n, σ² = (σ²_a n_a + σ²_b n_b + δ² n_a n_b / n) / n (Chan, Golub & LeVeque 1979)."""
+    n = n_a + n_b
+    delta = mean_b - mean_a
+    return n, mean_a + delta * (n_b / n), (var_a * n_a + var_b * n_b + delta**2 * (n_a * n_b / n)) / n
+
+
 class RunningNorm(nn.Module):
     """``[B, D]`` → ``[B, D]`` standardised by the running moments; identity-like until the first update."""
 
@@ -47,14 +55,12 @@ class RunningNorm(nn.Module):
 
     @torch.no_grad()
     def update(self, batch: Moments) -> None:
-        """Merge a batch's moments: δ = μ_b − μ, μ += δ n_b / n, σ² = (σ² n_a + σ²_b n_b + δ² n_a n_b / n) / n."""
-        n_a, n_b = self.count.item(), float(batch.count)
-        n = n_a + n_b
+        """Merge a batch's moments (``merge_moments``)."""
         mean_b = torch.as_tensor(batch.mean, dtype=torch.float64, device=self.mean.device)
         var_b = torch.as_tensor(batch.var, dtype=torch.float64, device=self.var.device)
-        delta = mean_b - self.mean
-        self.mean += delta * (n_b / n)
-        self.var.copy_((self.var * n_a + var_b * n_b + delta.square() * (n_a * n_b / n)) / n)
+        n, mean, var = merge_moments(self.count.item(), self.mean, self.var, float(batch.count), mean_b, var_b)
+        self.mean.copy_(mean)
+        self.var.copy_(var)
         self.count.fill_(n)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -91,13 +97,9 @@ class RewardScale:
         return fragment._replace(rewards=self(fragment.rewards, fragment.terminated, fragment.truncated))
 
     def merge(self, x: np.ndarray) -> None:
-        """Chan et al.'s parallel update of the count, mean and variance with a batch of returns."""
-        n_a, n_b = self.count, len(x)
-        n = n_a + n_b
-        delta = x.mean() - self.mean
-        self.mean += delta * n_b / n
-        self.var = (self.var * n_a + x.var() * n_b + delta**2 * n_a * n_b / n) / n
-        self.count = n
+        """The running moments with a batch of returns merged in (``merge_moments``)."""
+        self.count, self.mean, self.var = (float(v) for v in merge_moments(self.count, self.mean, self.var, len(x),
+                                                                             x.mean(), x.var()))
 
     def state_dict(self) -> dict[str, Any]:
         return {"returns": torch.from_numpy(self.returns.copy()), "count": float(self.count), "mean": float(self.mean),
