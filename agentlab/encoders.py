@@ -128,7 +128,7 @@ def _is_hwc(shape: tuple[int, ...]) -> bool:
 
 class ObsAdapter(nn.Module):
     """Raw observation batch → the body's input: one-hot, flatten, uint8/255, HWC → CHW; vectors standardised by
-    their running moments when ``normalize`` (``agentlab.normalization``)."""
+    their running moments when ``normalize`` (``agentlab.normalization``; images and one-hot states keep theirs)."""
 
     def __init__(self, space: gym.Space, body: nn.Module, normalize: bool = False) -> None:
         super().__init__()
@@ -142,11 +142,8 @@ class ObsAdapter(nn.Module):
         self.unsqueeze = self.image and len(space.shape) == 2
         self.mask_size = num_masked(space)  # a legal-action mask at the end of the observation: not an input
         self.frozen = False
-        if normalize and (self.num_states or self.image):
-            raise ConfigError(f"normalize_obs standardises vector observations; {space} is "
-                              f"{'one-hot encoded' if self.num_states else 'an image, scaled by 1/255'} already: "
-                              "leave normalize_obs off for this env")
-        self.norm = RunningNorm(int(np.prod(prepared_shape(space)))) if normalize else None
+        vector = not (self.num_states or self.image)
+        self.norm = RunningNorm(int(np.prod(prepared_shape(space)))) if normalize and vector else None
 
     def freeze(self) -> None:
         """Fix the body's parameters: no gradients, and eval mode from now on whatever the agent's mode."""

@@ -43,6 +43,9 @@ RAINBOW_FLAGS: dict[str, Any] = dict(
 )
 """The six Rainbow components on top of DQN (Hessel et al. 2018, Sec. 3)."""
 
+NO_NORMALIZATION: dict[str, Any] = {"normalize_obs": False, "normalize_reward": False}
+"""The actor-critics' observation and reward normalisation off: for rows whose source trains on raw inputs."""
+
 BOOK_MAZES = ("agentlab/DynaMaze-v0", "agentlab/BlockingMaze-v0", "agentlab/ShortcutMaze-v0")
 """The mazes of Sutton & Barto 2018, chapter 8."""
 
@@ -137,7 +140,7 @@ PRESETS: tuple[Preset, ...] = (
     # PyTorch's default init needed 2.5× SB3's steps (median of 20 seeds), orthogonal init 0.8× (10 seeds).
     Preset(("a2c", "a3c"), CARTPOLE, {"workers": 2, "envs_per_worker": 4, "activation": "tanh",
                                       "shared_encoder": False, "orthogonal_init": True, "entropy_coef": 0.0,
-                                      "steps": 300_000},
+                                      "steps": 300_000, **NO_NORMALIZATION},
            "rl-baselines3-zoo hyperparams/a2c.yml CartPole-v1, on SB3's MlpPolicy"),
     # A3C gets 8 envs per worker so each gradient averages as many steps (40) as an A2C update.
     Preset(("a3c",), CARTPOLE, {"envs_per_worker": 8},
@@ -145,14 +148,14 @@ PRESETS: tuple[Preset, ...] = (
     Preset(("a2c", "a3c"), ATARI, {"workers": 2, "envs_per_worker": 8, "learning_rate": 7e-4,
                                    "optimizer": "rmsprop", "rms_alpha": 0.99, "eps": 1e-5, "entropy_coef": 0.01,
                                    "value_coef": 0.5, "max_grad_norm": 0.5, "shared_encoder": True,
-                                   "steps": 10_000_000},
+                                   "steps": 10_000_000, **NO_NORMALIZATION},
            "Mnih et al. 2016 via OpenAI Baselines' A2C on Atari (16 envs, RMSprop, one network for both heads)"),
     # The Atari setting above (Mnih et al. 2016 via Baselines) on the MinAtar paper's network, conv 16 3×3
     # → 128 (Young & Tian 2019), shared by both heads; 16 envs, 5M steps (that paper's budget).
     Preset(("a2c", "a3c"), MINATAR, {"workers": 2, "envs_per_worker": 8, "learning_rate": 7e-4,
                                      "optimizer": "rmsprop", "rms_alpha": 0.99, "eps": 1e-5, "entropy_coef": 0.01,
                                      "value_coef": 0.5, "max_grad_norm": 0.5, "encoder": "minatar_cnn",
-                                     "shared_encoder": True, "steps": 5_000_000},
+                                     "shared_encoder": True, "steps": 5_000_000, **NO_NORMALIZATION},
            "Mnih et al. 2016 via Baselines, on Young & Tian 2019's MinAtar network and budget"),
     # PPO.
     # Stable-Baselines3's PPO default: 2,048 steps per rollout (n_steps), here 2 workers × 1,024. With the run-wide
@@ -165,7 +168,7 @@ PRESETS: tuple[Preset, ...] = (
     Preset(("ppo",), CARTPOLE, {"workers": 2, "envs_per_worker": 4, "fragment_length": 32, "minibatch_size": 256,
                                 "epochs": 20, "gamma": 0.98, "gae_lambda": 0.8, "entropy_coef": 0.0,
                                 "learning_rate": 1e-3, "clip_range": 0.2, "anneal_steps": 100_000,
-                                "anneal_clip": True, "steps": 100_000},
+                                "anneal_clip": True, "steps": 100_000, **NO_NORMALIZATION},
            "rl-baselines3-zoo hyperparams/ppo.yml CartPole-v1"),
     # Pgx's MinAtar PPO example (Koyamada et al. 2023, after PureJaxRL; examples/minatar-ppo/train.py):
     # 128-step rollouts, 3 epochs, γ 0.99, λ 0.95, clip 0.2 for the ratio and the value, entropy 0.01,
@@ -176,7 +179,8 @@ PRESETS: tuple[Preset, ...] = (
     Preset(("ppo",), MINATAR, {"workers": 2, "envs_per_worker": 8, "fragment_length": 128, "minibatch_size": 256,
                                "epochs": 3, "gamma": 0.99, "gae_lambda": 0.95, "clip_range": 0.2,
                                "value_clip": 0.2, "entropy_coef": 0.01, "value_coef": 0.25, "learning_rate": 3e-4,
-                               "encoder": "minatar_cnn", "shared_encoder": True, "steps": 5_000_000},
+                               "encoder": "minatar_cnn", "shared_encoder": True, "steps": 5_000_000,
+                               **NO_NORMALIZATION},
            "Pgx examples/minatar-ppo/train.py (Koyamada et al. 2023, after PureJaxRL), on 16 envs"),
     # 8 actors × 128 steps, 3 epochs of minibatches 32 × 8 = 256, Adam lr 2.5e-4·α and clip 0.1·α with α
     # annealed 1 → 0, γ 0.99, λ 0.95, c1 1.0, c2 0.01; 10M steps (40M frames). Nature CNN shared by policy
@@ -185,7 +189,7 @@ PRESETS: tuple[Preset, ...] = (
                              "epochs": 3, "gamma": 0.99, "gae_lambda": 0.95, "learning_rate": 2.5e-4,
                              "clip_range": 0.1, "anneal_steps": 10_000_000, "anneal_clip": True, "value_coef": 1.0,
                              "entropy_coef": 0.01, "encoder": "nature_cnn", "shared_encoder": True,
-                             "steps": 10_000_000},
+                             "steps": 10_000_000, **NO_NORMALIZATION},
            "Schulman et al. 2017, Table 5 (Atari)"),
     # Self-play on PettingZoo's board games: in self-play the opponent's ε is part of the env the values are learnt
     # against, so exploration is long (half of a 200k budget) and ends near greedy.

@@ -217,9 +217,10 @@ def test_a3c_arrival_order_matters_for_rmsprop_and_follows_it() -> None:
 
 
 def test_a3c_actor_gradient_equals_a2c_learner_gradient() -> None:
-    """Shared code: an actor's gradient gives the same step as the learner differentiating the fragment."""
+    """Shared code: an actor's gradient gives the same step as the learner differentiating the fragment (raw inputs:
+    an A3C actor normalises by the statistics it was sent, before its fragment's, where A2C's learner merges first)."""
     config = A2CConfig(optimizer="sgd", learning_rate=0.1, max_grad_norm=0.5, entropy_coef=0.01,
-                       gae_lambda=0.9)
+                       gae_lambda=0.9, normalize_obs=False, normalize_reward=False)
     a2c = A2C.make_learner(config, OBS_SPACE, ACTION_SPACE, seed=3, device="cpu")
     a3c = A3C.make_learner(config, OBS_SPACE, ACTION_SPACE, seed=3, device="cpu")
     actor = A3C.make_actor(config, OBS_SPACE, ACTION_SPACE, 0, 1, seed=3)

@@ -3,7 +3,10 @@
 Defaults are Stable-Baselines3's PPO (Adam ε 1e-5, lr 3e-4, clip 0.2, 10 epochs, minibatches of 64,
 γ 0.99, λ 0.95, value coefficient 0.5, gradient norm 0.5, orthogonal init), which follow the
 implementation details catalogued by Huang et al. 2022, "The 37 Implementation Details of Proximal
-Policy Optimization" (ICLR blog track).
+Policy Optimization" (ICLR blog track). Observations and rewards are normalised by default (SB3's
+``VecNormalize``, details 6–9 of Huang et al.'s continuous-action list; rl-baselines3-zoo turns it on for
+MountainCar): without it PPO never reached MountainCar-v0's flag in 1M steps (docs/benchmarks.md, classic
+control); presets whose source does not normalise turn it off.
 """
 
 from __future__ import annotations
@@ -57,9 +60,10 @@ class PPOConfig(MemorySettings):
     """Path to a state dict for the encoder body, loaded before training (not re-initialised); empty: random."""
     freeze_encoder: bool = setting(False, fixed=True)
     """Keep the encoder's parameters fixed: requires_grad off and excluded from the optimizer."""
-    normalize_obs: bool = setting(False, fixed=True)
-    """Standardise vector observations by the running mean and variance of those trained on, clipped to ±10."""
-    normalize_reward: bool = False
+    normalize_obs: bool = setting(True, fixed=True)
+    """Standardise vector observations by the running mean and variance of those trained on, clipped to ±10 (images
+    and one-hot states keep their own scale)."""
+    normalize_reward: bool = True
     """Scale the rewards trained on by the running std of the discounted return, clipped to ±10 (SB3's
     ``VecNormalize``; ``agentlab.normalization.RewardScale``)."""
 
