@@ -4,8 +4,8 @@ Defaults follow Stable-Baselines3's A2C (itself OpenAI Baselines'), which reprod
 5-step rollouts, RMSprop (α 0.99, ε 1e-5), lr 7e-4, value coefficient 0.5, gradient norm clipped to 0.5,
 orthogonal init. Observations and rewards are normalised by default (SB3's ``VecNormalize``, which
 rl-baselines3-zoo turns on for MountainCar): without it A2C never reached MountainCar-v0's flag in 1M steps, with it
-every seed did, and LunarLander-v3 ended higher too (docs/benchmarks.md, classic control); presets whose source
-does not normalise turn it off.
+every seed did; on LunarLander-v3 at 200k steps it ends lower (docs/benchmarks.md, classic control). Presets whose
+source does not normalise turn it off.
 """
 
 from __future__ import annotations
