@@ -301,6 +301,11 @@ def check_memory(what: str, count: int, unit: str, nbytes: int, key: str, availa
     print(f"{what}: {count:,} {unit}, {bytes_text(nbytes)}", file=sys.stderr, flush=True)
 
 
+def linear_decay(value: float, end_fraction: float, step: int, steps: int) -> float:
+    """``value`` after ``step`` of a linear decay to ``end_fraction · value`` over ``steps`` (held there after)."""
+    return value * (1.0 + min(1.0, step / steps) * (end_fraction - 1.0))
+
+
 @dataclass
 class MemorySettings:
     """The ``memory`` keys every deep agent has (``agentlab.memory``); agent configs inherit them."""

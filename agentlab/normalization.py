@@ -56,8 +56,9 @@ class RunningNorm(nn.Module):
     @torch.no_grad()
     def update(self, batch: Moments) -> None:
         """Merge a batch's moments (``merge_moments``)."""
-        mean_b = torch.as_tensor(batch.mean, dtype=torch.float64, device=self.mean.device)
-        var_b = torch.as_tensor(batch.var, dtype=torch.float64, device=self.var.device)
+        # copies: moments that came through Ray are read-only arrays, which as_tensor would share (with a warning)
+        mean_b = torch.tensor(batch.mean, dtype=torch.float64, device=self.mean.device)
+        var_b = torch.tensor(batch.var, dtype=torch.float64, device=self.var.device)
         n, mean, var = merge_moments(self.count.item(), self.mean, self.var, float(batch.count), mean_b, var_b)
         self.mean.copy_(mean)
         self.var.copy_(var)

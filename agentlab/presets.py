@@ -46,6 +46,9 @@ RAINBOW_FLAGS: dict[str, Any] = dict(
 NO_NORMALIZATION: dict[str, Any] = {"normalize_obs": False, "normalize_reward": False}
 """The actor-critics' observation and reward normalisation off: for rows whose source trains on raw inputs."""
 
+CONSTANT_LR: dict[str, Any] = {"lr_end": 1.0}
+"""A2C's learning rate held constant (its default falls to 0 over the run): for rows measured that way."""
+
 BOOK_MAZES = ("agentlab/DynaMaze-v0", "agentlab/BlockingMaze-v0", "agentlab/ShortcutMaze-v0")
 """The mazes of Sutton & Barto 2018, chapter 8."""
 
@@ -140,7 +143,7 @@ PRESETS: tuple[Preset, ...] = (
     # PyTorch's default init needed 2.5× SB3's steps (median of 20 seeds), orthogonal init 0.8× (10 seeds).
     Preset(("a2c", "a3c"), CARTPOLE, {"workers": 2, "envs_per_worker": 4, "activation": "tanh",
                                       "shared_encoder": False, "orthogonal_init": True, "entropy_coef": 0.0,
-                                      "steps": 300_000, **NO_NORMALIZATION},
+                                      "steps": 300_000, **NO_NORMALIZATION, **CONSTANT_LR},
            "rl-baselines3-zoo hyperparams/a2c.yml CartPole-v1, on SB3's MlpPolicy"),
     # A3C gets 8 envs per worker so each gradient averages as many steps (40) as an A2C update.
     Preset(("a3c",), CARTPOLE, {"envs_per_worker": 8},
@@ -148,14 +151,14 @@ PRESETS: tuple[Preset, ...] = (
     Preset(("a2c", "a3c"), ATARI, {"workers": 2, "envs_per_worker": 8, "learning_rate": 7e-4,
                                    "optimizer": "rmsprop", "rms_alpha": 0.99, "eps": 1e-5, "entropy_coef": 0.01,
                                    "value_coef": 0.5, "max_grad_norm": 0.5, "shared_encoder": True,
-                                   "steps": 10_000_000, **NO_NORMALIZATION},
+                                   "steps": 10_000_000, **NO_NORMALIZATION, **CONSTANT_LR},
            "Mnih et al. 2016 via OpenAI Baselines' A2C on Atari (16 envs, RMSprop, one network for both heads)"),
     # The Atari setting above (Mnih et al. 2016 via Baselines) on the MinAtar paper's network, conv 16 3×3
     # → 128 (Young & Tian 2019), shared by both heads; 16 envs, 5M steps (that paper's budget).
     Preset(("a2c", "a3c"), MINATAR, {"workers": 2, "envs_per_worker": 8, "learning_rate": 7e-4,
                                      "optimizer": "rmsprop", "rms_alpha": 0.99, "eps": 1e-5, "entropy_coef": 0.01,
                                      "value_coef": 0.5, "max_grad_norm": 0.5, "encoder": "minatar_cnn",
-                                     "shared_encoder": True, "steps": 5_000_000, **NO_NORMALIZATION},
+                                     "shared_encoder": True, "steps": 5_000_000, **NO_NORMALIZATION, **CONSTANT_LR},
            "Mnih et al. 2016 via Baselines, on Young & Tian 2019's MinAtar network and budget"),
     # PPO.
     # Stable-Baselines3's PPO default: 2,048 steps per rollout (n_steps), here 2 workers × 1,024. With the run-wide

@@ -1,5 +1,6 @@
 """A2C/A3C math: n-step returns and GAE with a termination and a truncation inside the fragment, GAE two
-ways, entropy, the loss terms on a hand case, and A3C's gradients applied in arrival order."""
+ways, entropy, the loss terms on a hand case, A3C's gradients applied in arrival order, and the learning-rate
+schedule on both paths."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from agentlab.a2c import A2C, A3C, A2CConfig, A2CLearner, Gradients, losses
 from agentlab.a2c.actor import A2CActor
 from agentlab.a2c.losses import Batch, actor_critic_loss, gae_advantages, n_step_returns
 from agentlab.core import Fragment
+from agentlab.train import resolve
 
 torch.set_num_threads(1)
 
@@ -166,7 +168,7 @@ def random_fragment(seed: int, steps: int = 5, envs: int = 3) -> Fragment:
 
 
 def a3c_setup(optimizer: str) -> tuple[A2CConfig, A2CLearner, list[A2CActor]]:
-    config = A2CConfig(optimizer=optimizer, learning_rate=0.05, max_grad_norm=0.0, entropy_coef=0.01)
+    config = A2CConfig(optimizer=optimizer, learning_rate=0.05, lr_end=1.0, max_grad_norm=0.0, entropy_coef=0.01)
     learner = A3C.make_learner(config, OBS_SPACE, ACTION_SPACE, seed=0, device="cpu")
     actors = [A3C.make_actor(config, OBS_SPACE, ACTION_SPACE, i, 2, seed=0) for i in range(2)]
     return config, learner, actors
@@ -244,11 +246,32 @@ def test_state_dict_round_trips_through_weights_only_load() -> None:
     buffer.seek(0)
     restored = A2C.make_learner(config, OBS_SPACE, ACTION_SPACE, seed=2, device="cpu")
     restored.load_state_dict(torch.load(buffer, weights_only=True))
-    assert restored.version == 1
+    assert restored.version == 1 and restored.env_steps == learner.env_steps > 0  # the schedule's clock came too
     for name, w in learner.get_weights().items():
         np.testing.assert_array_equal(w, restored.get_weights()[name])
     fragment = random_fragment(seed=2)
     assert learner.update(fragment) == pytest.approx(restored.update(fragment))  # optimizer state came too
+
+
+def test_the_learning_rate_falls_linearly_to_its_end_on_the_a2c_and_a3c_paths() -> None:
+    config = A2CConfig(learning_rate=1e-3, lr_end=0.1, lr_decay_steps=100)
+    assert [config.lr_at(s) for s in (0, 50, 100, 500)] == pytest.approx([1e-3, 5.5e-4, 1e-4, 1e-4])
+    fragment = random_fragment(seed=0)  # 5 steps of 3 envs
+    a2c = A2C.make_learner(config, OBS_SPACE, ACTION_SPACE, seed=0, device="cpu")
+    a3c = A3C.make_learner(config, OBS_SPACE, ACTION_SPACE, seed=0, device="cpu")
+    actor = A3C.make_actor(config, OBS_SPACE, ACTION_SPACE, 0, 1, seed=0)
+    for k in range(1, 4):
+        actor.set_weights(a3c.get_weights(), a3c.version)
+        a2c.update(fragment), a3c.update(actor.process(fragment))
+        for learner in (a2c, a3c):  # the step just taken used the rate at the steps counted so far, this one's too
+            assert learner.env_steps == 15 * k
+            assert learner.optimizer.param_groups[0]["lr"] == pytest.approx(1e-3 * (1 - 0.9 * 15 * k / 100))
+
+
+def test_a_run_anneals_over_its_budget_unless_its_preset_holds_the_rate() -> None:
+    acrobot = resolve({"algo": "a2c", "env": "Acrobot-v1", "steps": 30_000})[1]  # no row names Acrobot
+    assert (acrobot.lr_end, acrobot.lr_decay_steps) == (0.0, 30_000)
+    assert resolve({"algo": "a3c", "env": "CartPole-v1", "steps": 30_000})[1].lr_end == 1.0  # measured constant
 
 
 def test_actor_greedy_is_argmax_and_exploring_samples_the_policy() -> None:

@@ -35,6 +35,8 @@ class Gradients(NamedTuple):
     policy_loss: float
     value_loss: float
     entropy: float
+    num_steps: int
+    """Env steps in the rollout (the learner's clock for the learning-rate schedule)."""
     obs_moments: Moments | None = None
     """The rollout's observation moments, for the learner's normaliser (``normalize_obs``); None without one."""
 
@@ -102,4 +104,4 @@ class A2CActor:
         grads = [p.grad.numpy().copy() if p.grad is not None else np.zeros(p.shape, np.float32)
                  for p in self.network.parameters() if p.requires_grad]  # as the learner's ``params``
         return Gradients(grads, self.version, self.worker_index, float(out.policy_loss), float(out.value_loss),
-                         float(out.entropy), obs_moments(self.network, fragment.obs))
+                         float(out.entropy), fragment.num_steps, obs_moments(self.network, fragment.obs))

@@ -61,6 +61,8 @@ class A2CLearner:
         self.params = [p for p in self.network.parameters() if p.requires_grad]  # a frozen encoder has none
         self.optimizer = make_optimizer(config, self.params)
         self.version = 0
+        self.env_steps = 0
+        """Env steps consumed so far, the clock of the learning-rate schedule."""
         self.averages = Averages()
         self.reward_scale = reward_scale(config.normalize_reward, config.gamma)
 
@@ -84,6 +86,9 @@ class A2CLearner:
             metrics = {"policy_loss": float(out.policy_loss), "value_loss": float(out.value_loss),
                        "entropy": float(out.entropy)}
         metrics["grad_norm"] = clip_gradients(self.params, self.config.max_grad_norm)
+        self.env_steps += payload.num_steps
+        for group in self.optimizer.param_groups:  # as Stable-Baselines3: the schedule counts this update's steps
+            group["lr"] = self.config.lr_at(self.env_steps)
         self.optimizer.step()
         self.version += 1
         self.averages.add(metrics)
@@ -98,7 +103,7 @@ class A2CLearner:
 
     def state_dict(self) -> dict[str, Any]:
         state = {"network": self.network.state_dict(), "optimizer": self.optimizer.state_dict(),
-                 "version": self.version, "averages": self.averages.state_dict()}
+                 "version": self.version, "env_steps": self.env_steps, "averages": self.averages.state_dict()}
         if self.reward_scale is not None:
             state["reward_scale"] = self.reward_scale.state_dict()
         return state
@@ -107,6 +112,7 @@ class A2CLearner:
         self.network.load_state_dict(state["network"])
         self.optimizer.load_state_dict(state["optimizer"])
         self.version = int(state["version"])
+        self.env_steps = int(state.get("env_steps", 0))  # checkpoints before the schedule lack it
         if "averages" in state:  # checkpoints before format 1 lack them
             self.averages.load_state_dict(state["averages"])
         if self.reward_scale is not None:

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-from agentlab.config import MemorySettings, invalid, names_in, setting
+from agentlab.config import MemorySettings, invalid, linear_decay, names_in, setting
 
 
 @dataclass
@@ -129,8 +129,7 @@ class DQNConfig(MemorySettings):
 
     def lr_at(self, env_steps: int) -> float:
         """The linear learning-rate schedule at this many env steps (counted over all workers)."""
-        progress = min(1.0, env_steps / self.lr_decay_steps)
-        return self.lr * (1.0 + progress * (self.lr_end - 1.0))
+        return linear_decay(self.lr, self.lr_end, env_steps, self.lr_decay_steps)
 
     def epsilon_at(self, env_steps: int) -> float:
         """The linear ε schedule at this many env steps (counted over all workers)."""
