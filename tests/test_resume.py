@@ -278,3 +278,18 @@ def test_a_resume_whose_workers_fail_to_start_changes_nothing(tiny, tmp_path, mo
     with pytest.raises(train_module.ConfigError, match="cluster"):
         train({"steps": 5000}, progress=False, resume=copy)
     assert snapshot(copy) == before
+
+
+def test_a_resume_that_extends_the_budget_stretches_the_schedules_derived_from_it() -> None:
+    """A2C's rate anneals over the run's steps; resuming with more steps must not train on at a rate of 0."""
+    from agentlab.config import to_dict
+
+    def saved(**values):
+        run_cfg, algo_cfg, _ = train_module.resolve({"algo": "a2c", "env": "Acrobot-v1", "steps": 30_000, **values})
+        return {"run": to_dict(run_cfg), "algo": to_dict(algo_cfg)}
+
+    first = saved()
+    assert train_module.resolve({"steps": 30_000}, first)[1].lr_decay_steps == 30_000  # an interruption: as before
+    assert train_module.resolve({"steps": 60_000}, first)[1].lr_decay_steps == 60_000  # a longer budget: stretched
+    own = saved(lr_decay_steps=10_000)
+    assert train_module.resolve({"steps": 60_000}, own)[1].lr_decay_steps == 10_000  # a length the user set stays
