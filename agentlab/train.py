@@ -69,7 +69,8 @@ def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = Non
         hint = f"did you mean '{close[0]}'? " if close else ""
         raise ConfigError(f"unknown algo '{algo}'; {hint}choose one of: {', '.join(algorithms.REGISTRY)}")
     algorithm = algorithms.get(algo)
-    run_values, algo_values = split_overrides(presets.preset(algo, env_id), algorithm.config_cls)
+    row = presets.preset(algo, env_id)
+    run_values, algo_values = split_overrides(row, algorithm.config_cls)
     saved_run, saved_algo = split_overrides({**base["run"], **base["algo"]}, algorithm.config_cls)  # typed like --set
     run_over, algo_over = split_overrides(values, algorithm.config_cls)
     check_resume(RunConfig, saved_run, run_over)  # a resume keeps what shapes its checkpoint
@@ -81,7 +82,7 @@ def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = Non
     for name, fraction in getattr(algorithm.config_cls, "budget_fractions", {}).items():
         # A schedule that scales with the budget, also when a resume extends it: a length the first run derived
         # from its steps (not set by the user or a preset) follows the new steps, as SB3's progress does.
-        derived = name not in algo_over and name not in presets.preset(algo, env_id) and (
+        derived = name not in algo_over and name not in row and (
             name not in saved_algo or int(saved_algo[name]) == max(1, int(fraction * saved_steps)))
         if derived:
             algo_values[name] = max(1, int(fraction * steps))
