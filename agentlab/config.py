@@ -301,6 +301,12 @@ def check_memory(what: str, count: int, unit: str, nbytes: int, key: str, availa
     print(f"{what}: {count:,} {unit}, {bytes_text(nbytes)}", file=sys.stderr, flush=True)
 
 
+def budget_lengths(config_cls: type, steps: int) -> dict[str, int]:
+    """The schedule lengths ``config_cls.budget_fractions`` names, each its fraction of a run of ``steps``."""
+    fractions = getattr(config_cls, "budget_fractions", {})
+    return {name: max(1, int(fraction * steps)) for name, fraction in fractions.items()}
+
+
 def linear_decay(value: float, end_fraction: float, step: int, steps: int) -> float:
     """``value`` after ``step`` of a linear decay to ``end_fraction · value`` over ``steps`` (held there after)."""
     return value * (1.0 + min(1.0, step / steps) * (end_fraction - 1.0))

@@ -29,7 +29,7 @@ import envs
 from agentlab import algorithms, presets, runs
 from agentlab.algorithms import Algorithm
 from agentlab.backends import LocalBackend, RayBackend, WorkerFailure
-from agentlab.config import ConfigError, RunConfig, check_resume, split_overrides, to_dict, validate
+from agentlab.config import ConfigError, RunConfig, budget_lengths, check_resume, split_overrides, to_dict, validate
 from agentlab.core import Sample, concat_payloads
 from agentlab.evaluate import evaluate_weights
 from agentlab.game_worker import GameWorker
@@ -78,14 +78,12 @@ def resolve(values: dict[str, Any], base: dict[str, dict[str, Any]] | None = Non
     run_values.update({**saved_run, **run_over})
     algo_values.update({**saved_algo, **algo_over})
     steps = int(run_values.get("steps", RunConfig.steps))
-    saved_steps = int(base["run"].get("steps", steps))
-    for name, fraction in getattr(algorithm.config_cls, "budget_fractions", {}).items():
+    first = budget_lengths(algorithm.config_cls, int(base["run"].get("steps", steps)))
+    for name, length in budget_lengths(algorithm.config_cls, steps).items():
         # A schedule that scales with the budget, also when a resume extends it: a length the first run derived
         # from its steps (not set by the user or a preset) follows the new steps, as SB3's progress does.
-        derived = name not in algo_over and name not in row and (
-            name not in saved_algo or int(saved_algo[name]) == max(1, int(fraction * saved_steps)))
-        if derived:
-            algo_values[name] = max(1, int(fraction * steps))
+        if name not in algo_over and name not in row and int(saved_algo.get(name, first[name])) == first[name]:
+            algo_values[name] = length
     # Every field's type and range, and each config's own cross-field checks, before anything starts.
     run_cfg = validate(RunConfig(**{**run_values, "algo": algo, "env": env_id}))
     algo_cfg = validate(algorithm.config_cls(**algo_values))

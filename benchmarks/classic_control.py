@@ -76,14 +76,13 @@ def defaults_only(algo: str, env_id: str, steps: int) -> dict[str, Any]:
     what it is without them (a row that matches every env, the budget fraction of a schedule that has one, or the
     config default)."""
     from agentlab import algorithms
-    from agentlab.config import RunConfig
+    from agentlab.config import RunConfig, budget_lengths
     from agentlab.presets import preset
 
     generic, specific = preset(algo, ""), preset(algo, env_id)  # "" matches only the rows for every env ("*")
     config_cls = algorithms.get(algo).config_cls
     default = {f.name: f.default for cls in (RunConfig, config_cls) for f in fields(cls) if f.default is not MISSING}
-    default.update({name: max(1, int(fraction * steps))
-                    for name, fraction in getattr(config_cls, "budget_fractions", {}).items()})
+    default.update(budget_lengths(config_cls, steps))
     return {key: generic.get(key, default[key]) for key in specific}
 
 
