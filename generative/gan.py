@@ -10,7 +10,9 @@ at every stage) and the discriminator has a second head, ``P(C | X)``, over the 
 of *generated* images; the generator is scored by it with the opposite sign, which cancels AC-GAN's pull towards
 the images its classifier names most surely (it then matches each class's distribution, not its easiest part). With
 ``turns`` (the layered generator only) each sample's object is its class's template turned by a uniformly drawn
-one of ``turns`` equally spaced angles.
+one of ``turns`` equally spaced angles. With ``pixel_noise`` the generator's image is the mean of
+``p(x|z) = N(G(z), σ²)``, σ learned: real images carry pixel noise, and a generator that cannot draw it hands the
+discriminator a tell that no shape can remove (instance noise, Sønderby et al. 2017, with the generator's own σ).
 """
 
 from __future__ import annotations
@@ -60,24 +62,33 @@ class GAN(nn.Module):
 
     def __init__(self, in_channels: int, image_size: int, latent_dim: int, channels: tuple[int, ...],
                  num_classes: int = 0, decoder_kind: str = "conv", turns: int = 0, min_scale: float = MIN_SCALE,
-                 twin: bool = False) -> None:
+                 twin: bool = False, pixel_noise: bool = False) -> None:
         super().__init__()
         self.latent_dim, self.num_classes, self.turns = latent_dim, num_classes, turns
         self.generator = make_decoder(decoder_kind, latent_dim, in_channels, image_size, channels, batch_norm=True,
                                       condition_dim=num_classes + turns, turns=turns, min_scale=min_scale)
         self.discriminator = Discriminator(in_channels, image_size, channels, num_classes, twin)
         self.apply(dcgan_init)
+        self.log_noise = nn.Parameter(torch.tensor(-3.0)) if pixel_noise else None  # log σ, σ ≈ 0.05 at first
 
-    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, turn: torch.Tensor | None = None
-                 ) -> torch.Tensor:
-        """``G(z[, c][, k])``: ``[B, latent_dim]`` → ``[B, C, S, S]`` in ``[0, 1]``; ``turn`` ``[B]`` when the
-        generator has turns."""
+    def generate(self, z: torch.Tensor, y: torch.Tensor | None = None, turn: torch.Tensor | None = None,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+        """``G(z[, c][, k])``: ``[B, latent_dim]`` → ``[B, C, S, S]``, in ``[0, 1]`` before its pixel noise (drawn
+        from ``generator``); ``turn`` ``[B]`` when the generator has turns."""
         if not self.num_classes:
-            return self.generator(z)
-        if y is None:
+            image = self.generator(z)
+        elif y is None:
             raise ValueError("an AC-GAN generator needs the class labels y")
-        condition = F.one_hot(y, self.num_classes).to(z.dtype)  # c beside z, and at every stage
-        return self.generator(z, with_turn(condition, turn, self.turns))
+        else:
+            condition = F.one_hot(y, self.num_classes).to(z.dtype)  # c beside z, and at every stage
+            image = self.generator(z, with_turn(condition, turn, self.turns))
+        if self.log_noise is None:
+            return image
+        return image + self.log_noise.exp() * torch.randn(image.shape, generator=generator)  # x = G(z) + σ ε
+
+    def generator_parameters(self) -> list[nn.Parameter]:
+        """What the generator's optimiser trains: the generator's weights and, with pixel noise, its log σ."""
+        return [*self.generator.parameters(), *([self.log_noise] if self.log_noise is not None else [])]
 
     def prior_turns(self, num: int, generator: torch.Generator | None = None) -> torch.Tensor | None:
         """``num`` turns ``[num]`` drawn uniformly (``None`` without turns)."""
@@ -88,4 +99,4 @@ class GAN(nn.Module):
                ) -> torch.Tensor:
         """``num`` images from ``z ~ N(0, I)`` (of class ``y[i]`` when conditional; of a uniform turn)."""
         z = torch.randn(num, self.latent_dim, generator=generator)
-        return self.generate(z, y, self.prior_turns(num, generator))
+        return self.generate(z, y, self.prior_turns(num, generator), generator)

@@ -49,6 +49,8 @@ class ModelConfig:
     latent (the VAE sums it out of the likelihood), the mask one template per class; 0 = none (a 2-number style)."""
     min_scale: float = MIN_SCALE
     """With the layered decoder: the smallest side of the object's frame, a fraction of the image's side."""
+    pixel_noise: bool = False
+    """GANs only: the generator adds Gaussian pixel noise of a learned σ to its image, as real images carry."""
     twin_classifier: bool = False
     """AC-GAN only: a twin classifier head on the discriminator, learning the class of generated images, whose
     loss the generator maximises (TAC-GAN, Gong et al. 2019); it removes AC-GAN's bias towards easy samples."""
@@ -72,6 +74,8 @@ class ModelConfig:
         if self.min_scale != MIN_SCALE and self.decoder != "layered":
             raise ValueError(f"min_scale sets the layered decoder's frame; the {self.decoder} decoder has none: "
                              "add --decoder layered or leave it out")
+        if self.pixel_noise and self.kind not in ("gan", "cgan"):
+            raise ValueError(f"pixel_noise is a GAN generator's, not {self.kind}'s: a VAE's decoder_std is its noise")
         if self.twin_classifier and self.kind != "cgan":
             raise ValueError(f"twin_classifier is a conditional GAN's discriminator head, not {self.kind}'s")
         self.channels = tuple(self.channels)
@@ -92,7 +96,7 @@ def build_model(config: ModelConfig) -> nn.Module:
         return VAE(*shape, num_classes=config.classes, decoder_kind=config.decoder, turns=config.turns,
                    min_scale=config.min_scale)
     return GAN(*shape, num_classes=config.classes, decoder_kind=config.decoder, turns=config.turns,
-               min_scale=config.min_scale, twin=config.twin_classifier)
+               min_scale=config.min_scale, twin=config.twin_classifier, pixel_noise=config.pixel_noise)
 
 
 def load_model(path: str | Path) -> tuple[nn.Module, ModelConfig]:

@@ -152,7 +152,7 @@ def make_gan_step(model: nn.Module, config: TrainConfig, batch: Callable[[], tup
     """``make_step`` for the GANs: ``batch()`` draws real images and labels, ``order`` the noise and classes."""
     kind, batch_size = config.model.kind, config.batch_size
     betas = (config.gan_beta1, 0.999)
-    g_optimizer = torch.optim.Adam(model.generator.parameters(), lr=config.gan_learning_rate, betas=betas)
+    g_optimizer = torch.optim.Adam(model.generator_parameters(), lr=config.gan_learning_rate, betas=betas)
     d_optimizer = torch.optim.Adam(model.discriminator.parameters(), lr=config.gan_learning_rate, betas=betas)
     conditional = kind == "cgan"
 
@@ -161,7 +161,7 @@ def make_gan_step(model: nn.Module, config: TrainConfig, batch: Callable[[], tup
         x, y = batch()
         y_fake = torch.randint(config.model.num_classes, (batch_size,), generator=order) if conditional else None
         z = torch.randn(batch_size, config.model.latent_dim, generator=order)
-        fake = model.generate(z, y_fake, model.prior_turns(batch_size, order))  # [B, 3, S, S]
+        fake = model.generate(z, y_fake, model.prior_turns(batch_size, order), order)  # [B, 3, S, S]
         x.requires_grad_(config.r1_gamma > 0)
         real_logits, real_classes, _ = model.discriminator(x)
         fake_logits, fake_classes, fake_twin = model.discriminator(fake.detach())
@@ -303,6 +303,8 @@ def train(minutes: float, out: Path, seed: int = 0, config: TrainConfig | None =
     result = train_for(minutes, step, optimizers, clock=config.clock, log_every_s=config.log_every_s)
     metrics = evaluate(model, config, heldout_x, heldout_y, classifier, seed + 1)
     metrics.update(baselines(train_x, heldout_x, config, classifier, seed + 1))
+    if config.model.pixel_noise:  # the generator's learned pixel noise, beside the data's 0.06
+        metrics["pixel_noise_sigma"] = model.log_noise.exp().item()
     metrics.update(classifier_heldout_acc=classifier_acc, steps=result.steps,
                    images_seen=result.steps * config.batch_size, train_seconds=round(result.train_seconds, 1),
                    train_cpu_seconds=round(result.train_cpu_seconds, 1), heldout_seed=seed + 1, seed=seed,
@@ -338,6 +340,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--gan-learning-rate", type=float, default=1e-3, help="peak Adam rate of both GAN players")
     parser.add_argument("--acgan-fake-class-loss", action="store_true",
                         help="AC-GAN's discriminator also learns the class of generated images (Odena et al.'s eq. 3)")
+    parser.add_argument("--pixel-noise", action="store_true",
+                        help="gan, cgan: the generator adds Gaussian pixel noise of a learned σ to its images")
     parser.add_argument("--twin-classifier", action="store_true",
                         help="cgan: TAC-GAN's twin classifier (Gong et al. 2019), against AC-GAN's easy-sample bias")
     parser.add_argument("--twin-weight", type=float, default=1.0,
@@ -355,6 +359,7 @@ def main(argv: list[str] | None = None) -> int:
         config = TrainConfig(model=ModelConfig(kind=args.model, image_size=args.image_size, latent_dim=args.latent_dim,
                                                channels=tuple(args.channels), decoder=args.decoder,
                                                turns=args.turns, min_scale=args.min_scale,
+                                               pixel_noise=args.pixel_noise,
                                                twin_classifier=args.twin_classifier),
                              beta=args.beta, twin_weight=args.twin_weight,
                              r1_gamma=args.r1_gamma, gan_learning_rate=args.gan_learning_rate,

@@ -372,6 +372,25 @@ def test_tac_gan_generator_is_scored_by_the_twin_classifier_with_the_opposite_si
         ModelConfig(kind="gan", twin_classifier=True)
 
 
+def test_pixel_noise_is_drawn_around_the_generator_image_and_its_sigma_is_trained() -> None:
+    config = TrainConfig(model=ModelConfig(kind="gan", image_size=16, latent_dim=4, channels=(8, 8), pixel_noise=True),
+                         batch_size=4)
+    torch.manual_seed(0)
+    gan = build_model(config.model).eval()
+    z = torch.randn(64, 4)
+    clean = gan.generator(z)  # the mean of p(x|z)
+    noisy = gan.generate(z, generator=torch.Generator().manual_seed(1))
+    assert (noisy - clean).std().item() == pytest.approx(math.exp(-3.0), rel=0.05)  # σ starts at e^−3 ≈ 0.05
+    assert any(p is gan.log_noise for p in gan.generator_parameters())  # the generator's optimiser trains σ
+    gan.train()
+    step, _ = make_step(gan, config, torch.rand(8, 3, 16, 16), torch.zeros(8, dtype=torch.long),
+                        torch.Generator().manual_seed(0))
+    step(0)
+    assert gan.log_noise.item() != -3.0  # one generator step moved it
+    with pytest.raises(ValueError, match="decoder_std is its noise"):
+        ModelConfig(kind="vae", pixel_noise=True)
+
+
 def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
     run = tmp_path / "run"
     common = ["--minutes", "0.01", "--clock", "cpu", "--train-images", "200", "--eval-images", "40",
@@ -388,11 +407,14 @@ def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
         out = tmp_path / f"drawn{len(extra)}.png"
         assert sample_main([str(run), "--out", str(out), "--rows", "2", "--columns", "3", *extra]) == 0
         assert out.read_bytes()[:4] == b"\x89PNG"
-    for kind in ("cvae", "cgan"):  # turned templates, end to end
+    for kind in ("cvae", "cgan"):  # turned templates, end to end; the GAN's with pixel noise
         turned = tmp_path / f"turned-{kind}"
-        layered = ["--decoder", "layered", "--turns", "4"]
+        layered = ["--decoder", "layered", "--turns", "4", *(["--pixel-noise"] if kind == "cgan" else [])]
         assert train_main([kind, "--out", str(turned), *layered, *common]) == 0
-        assert json.loads((turned / "metrics.json").read_text())["config"]["model"]["turns"] == 4
+        metrics = json.loads((turned / "metrics.json").read_text())
+        assert metrics["config"]["model"]["turns"] == 4
+        assert ("pixel_noise_sigma" in metrics) == (kind == "cgan")
+        assert 0 < metrics.get("pixel_noise_sigma", 0.5) < 1
         out = tmp_path / f"walk-{kind}.png"
         assert sample_main([str(turned), "--out", str(out), "--rows", "4", "--columns", "3", "--interpolate"]) == 0
     assert train_main(["dae", "--out", str(tmp_path / "ae"), *common]) == 0
@@ -412,6 +434,7 @@ def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
     (["train", "vae", "--minutes", "-1"], "--minutes"),
     (["train", "vae", "--decoder", "layered"], "use it with cvae or cgan"),
     (["train", "cvae", "--turns", "4"], "turns must be 0, or positive with the layered decoder"),
+    (["train", "vae", "--pixel-noise"], "decoder_std is its noise"),
     (["sample", "missing.pt", "--out", "x.png"], "no weights file"),
     (["sample", "corrupt.pt", "--out", "x.png"], "not a generative weights file"),
 ])
