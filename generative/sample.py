@@ -51,7 +51,7 @@ def interpolation_rows(model: nn.Module, config: ModelConfig, rows: int, columns
     z = ((1 - t) * ends[0] + t * ends[1]).reshape(rows * columns, config.latent_dim)  # [R · T, latent]
     turn = (torch.arange(rows) % config.turns).repeat_interleave(columns) if config.turns else None  # per row
     if config.kind in ("gan", "cgan"):
-        images = model.generate(z, y, turn)
+        images = model.generate(z, y, turn, torch.Generator().manual_seed(seed))  # its pixel noise, if any
     else:
         images = model.decode(z, y, turn) if config.kind in ("vae", "cvae") else model.decode(z)
     return images.view(rows, columns, *images.shape[1:])
