@@ -17,9 +17,9 @@ from pathlib import Path
 import torch
 
 from benchmarks import cli
-from generative.models import KINDS, ModelConfig
+from generative.models import KINDS
 from generative.ring import RingConfig, draw, train_ring_gan
-from generative.train import TrainConfig, train
+from generative.train import config_for, train
 
 COLUMNS = ("recon_mse", "pca_recon_mse", "denoise_mse", "pca_denoise_mse", "elbo", "fid", "pca_fid", "real_fid",
            "class_acc", "steps", "train_cpu_seconds")
@@ -55,7 +55,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--ring-minutes", type=float, default=1.75, help="budget of the ring GAN")
     parser.add_argument("--clock", choices=["wall", "cpu"], default="cpu")
     parser.add_argument("--models", nargs="+", choices=KINDS, default=list(KINDS))
-    parser.add_argument("--channels", type=int, nargs="+", default=[32, 64, 128], help="filters per stage")
+    parser.add_argument("--channels", type=int, nargs="+", default=None,
+                        help="filters per stage (default: each model's, generative.train.KIND_DEFAULTS)")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=Path("runs/bench-generative"))
     parser.add_argument("--figures", type=Path, default=None, help="folder for generative_<model>.png")
@@ -64,7 +65,7 @@ def main(argv: list[str] | None = None) -> None:
 
     results = {}
     for kind in args.models:
-        config = TrainConfig(model=ModelConfig(kind=kind, channels=tuple(args.channels)), clock=args.clock)
+        config = config_for(kind, clock=args.clock, **({"channels": tuple(args.channels)} if args.channels else {}))
         results[kind] = train(args.minutes, args.out / kind, args.seed, config)
         if args.figures:
             args.figures.mkdir(parents=True, exist_ok=True)

@@ -29,7 +29,7 @@ from generative.networks import ConvDecoder, LayeredDecoder
 from generative.pca import PCA
 from generative.ring import RingConfig, mode_coverage, ring_centres, train_ring_gan
 from generative.sample import main as sample_main
-from generative.train import TrainConfig, make_step, reconstruct
+from generative.train import TrainConfig, config_for, make_step, reconstruct
 from generative.train import main as train_main
 from generative.vae import VAE
 
@@ -395,7 +395,7 @@ def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
     run = tmp_path / "run"
     common = ["--minutes", "0.01", "--clock", "cpu", "--train-images", "200", "--eval-images", "40",
               "--classifier", str(tmp_path / "classifier.pt"), "--classifier-minutes", "0.01"]
-    assert train_main(["cvae", "--out", str(run), *common]) == 0
+    assert train_main(["cvae", "--out", str(run), "--decoder", "conv", *common]) == 0
     metrics = json.loads((run / "metrics.json").read_text())
     for key in ("recon_mse", "elbo", "fid", "class_acc", "pca_recon_mse", "pca_fid", "real_fid", "steps"):
         assert math.isfinite(metrics[key]), key
@@ -407,12 +407,11 @@ def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
         out = tmp_path / f"drawn{len(extra)}.png"
         assert sample_main([str(run), "--out", str(out), "--rows", "2", "--columns", "3", *extra]) == 0
         assert out.read_bytes()[:4] == b"\x89PNG"
-    for kind in ("cvae", "cgan"):  # turned templates, end to end; the GAN's with pixel noise
+    for kind in ("cvae", "cgan"):  # their defaults: turned templates, end to end; the GAN's with pixel noise
         turned = tmp_path / f"turned-{kind}"
-        layered = ["--decoder", "layered", "--turns", "4", *(["--pixel-noise"] if kind == "cgan" else [])]
-        assert train_main([kind, "--out", str(turned), *layered, *common]) == 0
+        assert train_main([kind, "--out", str(turned), *common]) == 0
         metrics = json.loads((turned / "metrics.json").read_text())
-        assert metrics["config"]["model"]["turns"] == 4
+        assert metrics["config"]["model"]["turns"] == 4 and metrics["config"]["model"]["decoder"] == "layered"
         assert ("pixel_noise_sigma" in metrics) == (kind == "cgan")
         assert 0 < metrics.get("pixel_noise_sigma", 0.5) < 1
         out = tmp_path / f"walk-{kind}.png"
@@ -428,12 +427,26 @@ def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
     assert sample_main([str(tmp_path / "ae"), "--out", str(tmp_path / "walk.png"), "--interpolate"]) == 0
 
 
+def test_each_kind_trains_with_its_defaults_unless_told_otherwise() -> None:
+    cgan = config_for("cgan")
+    assert (cgan.model.decoder, cgan.model.turns, cgan.model.channels) == ("layered", 4, (16, 32, 64))
+    assert cgan.r1_gamma == 0.01 and cgan.model.pixel_noise and cgan.model.twin_classifier
+    assert config_for("cvae").beta == 1.5 and config_for("vae").beta == TrainConfig().beta
+    assert config_for("gan").model == ModelConfig(kind="gan")  # no row: the dataclasses' defaults
+    told = config_for("cgan", r1_gamma=1.0, pixel_noise=False, threads=2)
+    assert (told.r1_gamma, told.model.pixel_noise, told.threads, told.model.turns) == (1.0, False, 2, 4)
+    assert config_for("cgan", decoder="conv").model.turns == 0  # turns are the layered decoder's
+    with pytest.raises(ValueError, match="unknown setting"):
+        config_for("cvae", learning_rat=1e-3)
+
+
 @pytest.mark.parametrize("argv,message", [
     (["train", "flow"], "invalid choice: 'flow'"),
     (["train", "vae", "--latent-dim", "0"], "latent_dim"),
     (["train", "vae", "--minutes", "-1"], "--minutes"),
     (["train", "vae", "--decoder", "layered"], "use it with cvae or cgan"),
-    (["train", "cvae", "--turns", "4"], "turns must be 0, or positive with the layered decoder"),
+    (["train", "vae", "--turns", "4"], "turns must be 0, or positive with the layered decoder"),
+    (["train", "cgan", "--learning-rate", "1"], "unrecognized arguments: --learning-rate"),
     (["train", "vae", "--pixel-noise"], "decoder_std is its noise"),
     (["sample", "missing.pt", "--out", "x.png"], "no weights file"),
     (["sample", "corrupt.pt", "--out", "x.png"], "not a generative weights file"),
