@@ -1,7 +1,8 @@
 """Fixed opponents for turn-based PettingZoo AEC games: ``random``, ``heuristic`` and ``minimax``.
 
-They work on any two-player zero-sum AEC game with Discrete actions whose observation is a dict with an
-``action_mask`` (the PettingZoo classic convention), and they look ahead by stepping copies of the env
+They work on any two-player zero-sum AEC game with Discrete actions; where the observation is a dict with an
+``action_mask`` (the PettingZoo classic convention) only its legal actions are played, otherwise every action of
+the agent's space is legal (rock-paper-scissors). They look ahead by stepping copies of the env
 (:func:`clone_env`), never the env they are given. A game is over when every agent is terminated or truncated;
 the winner's reward is then positive (classic games: +1 win, -1 loss, 0 draw in ``env.rewards``).
 
@@ -19,7 +20,12 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from agentlab.config import ConfigError
+
 DISCOUNT = 0.99  # minimax: an outcome d plies later counts DISCOUNT**d, so quick wins and slow losses are preferred
+MAX_POSITIONS = 200_000
+"""Positions minimax may solve before it gives up on a game as too large for exhaustive search (tic-tac-toe has
+4,520; each costs a copy of the env, about half a millisecond)."""
 
 
 class Opponent(Protocol):
@@ -29,8 +35,18 @@ class Opponent(Protocol):
 
 
 def legal_actions(env: Any) -> np.ndarray:
-    """The actions the agent to move may take: where its ``action_mask`` is 1, in increasing order."""
-    return np.flatnonzero(env.observe(env.agent_selection)["action_mask"])
+    """The actions the agent to move may take, in increasing order: where its ``action_mask`` is 1, or every action
+    of its Discrete space when its observation carries no mask."""
+    observation = env.observe(env.agent_selection)
+    if isinstance(observation, Mapping) and "action_mask" in observation:
+        return np.flatnonzero(observation["action_mask"])
+    return np.arange(env.action_space(env.agent_selection).n)
+
+
+def position(env: Any, agent: str | None = None) -> np.ndarray:
+    """What ``agent`` (default: the agent to move) observes, without its mask: a dict's ``observation``, else all."""
+    observation = env.observe(agent or env.agent_selection)
+    return np.asarray(observation["observation"] if isinstance(observation, Mapping) else observation)
 
 
 def game_over(env: Any) -> bool:
@@ -45,7 +61,8 @@ def clone_env(env: Any) -> Any:
     gets a deep copy of the original's ``__dict__``, one shared memo for all layers so the copies link to each
     other. This bypasses ``__getstate__``/``__reduce__`` (``EzPickle`` would rebuild an empty game). The raw env's
     ``action_spaces`` and ``observation_spaces`` are shared with the original, not copied: they are the game's
-    fixed description, and copying them (with their random generators) would triple the cost of a clone."""
+    fixed description, and copying them (with their random generators) would triple the cost of a clone. What cannot be
+copied at all (a pygame surface) is shared."""
     layers = [env]
     while "env" in vars(layers[-1]):
         layers.append(vars(layers[-1])["env"])
@@ -59,8 +76,17 @@ def clone_env(env: Any) -> Any:
         if spaces is not None:
             memo[id(spaces)] = spaces
     for layer, new in zip(layers, copies, strict=True):
-        vars(new).update(copy.deepcopy(vars(layer), memo))
+        vars(new).update({name: _copy_or_share(value, memo) for name, value in vars(layer).items()})
     return copies[0]
+
+
+def _copy_or_share(value: Any, memo: dict[int, Any]) -> Any:
+    """A deep copy of ``value``, or ``value`` itself where it cannot be copied: such as the pygame screen that
+    rock-paper-scissors makes even without a render mode, drawing state and not the game's."""
+    try:
+        return copy.deepcopy(value, memo)
+    except TypeError:
+        return value
 
 
 def _after(env: Any, action: int) -> Any:
@@ -147,8 +173,11 @@ class MinimaxOpponent:
 
     def _value(self, env: Any) -> float:
         """The value of a live position for the agent to move."""
-        key = (env.agent_selection, np.asarray(env.observe(env.agent_selection)["observation"]).tobytes())
+        key = (env.agent_selection, position(env).tobytes())
         if key not in self.values:
+            if len(self.values) >= MAX_POSITIONS:
+                raise ConfigError(f"minimax solved {MAX_POSITIONS:,} positions of this game without finishing: exact "
+                                 "play is for small games such as tic-tac-toe; use the heuristic opponent")
             self.values[key] = max(self._move_value(env, action) for action in legal_actions(env))
         return self.values[key]
 

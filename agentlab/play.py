@@ -16,19 +16,19 @@ import numpy as np
 
 from agentlab.config import CliParser, ConfigError, count
 from agentlab.evaluate import CHECKPOINTS, load_run
-from agentlab.opponents import clone_env, legal_actions
+from agentlab.opponents import clone_env, legal_actions, position
 from envs.multiagent import is_multiagent, make_aec
 
 
 def move_cells(env: Any) -> dict[tuple[int, ...], int]:
     """Board cell -> the legal move that puts a piece there (tried on a copy of the game)."""
     agent = env.agent_selection
-    before = np.asarray(env.observe(agent)["observation"])[..., 0]
+    before = position(env, agent)[..., 0]
     cells = {}
     for action in legal_actions(env):
         child = clone_env(env)
         child.step(int(action))
-        changed = np.argwhere(np.asarray(child.observe(agent)["observation"])[..., 0] != before)
+        changed = np.argwhere(position(child, agent)[..., 0] != before)
         if len(changed) == 1:
             cells[tuple(changed[0])] = int(action)
     return cells
@@ -36,7 +36,7 @@ def move_cells(env: Any) -> dict[tuple[int, ...], int]:
 
 def board(env: Any) -> str:
     """The board from the mover's side: X theirs, O the other's, a legal move's number in an empty cell."""
-    planes = np.asarray(env.observe(env.agent_selection)["observation"])
+    planes = position(env)
     if planes.ndim != 3 or planes.shape[-1] < 2:
         return f"observation {planes.tolist()}; legal moves {legal_actions(env).tolist()}"
     cells = move_cells(env)

@@ -33,6 +33,8 @@ def is_multiagent(env_id: str) -> bool:
         return False
     try:
         module = importlib.import_module(env_id)
+    except ModuleNotFoundError as e:  # the id's module is there but needs one that is not (chess_v6 needs chess):
+        return e.name is not None and not env_id.startswith(e.name)  # ours, so that make_aec names what to install
     except ImportError:
         return False
     return callable(getattr(module, "env", None)) or callable(getattr(module, "parallel_env", None))
@@ -50,16 +52,26 @@ def make_aec(env_id: str, render_mode: str | None = None) -> Any:
     """The AEC env of a multi-agent id: its module's ``env(render_mode=...)``, or its ``parallel_env`` as AEC."""
     module = _module(env_id)
     if callable(getattr(module, "env", None)):
-        return module.env(render_mode=render_mode)
+        return _build(env_id, module.env, render_mode=render_mode)
     from pettingzoo.utils import parallel_to_aec
 
-    return parallel_to_aec(module.parallel_env(render_mode=render_mode))
+    return parallel_to_aec(_build(env_id, module.parallel_env, render_mode=render_mode))
 
 
 def make_pettingzoo(env_id: str, **kwargs: Any) -> Any:
     """What ``envs.make`` gives for a multi-agent id: its module's ``parallel_env`` where it has one, else ``env``."""
     module = _module(env_id)
-    return getattr(module, "parallel_env", module.env)(**kwargs)
+    return _build(env_id, getattr(module, "parallel_env", module.env), **kwargs)
+
+
+def _build(env_id: str, factory: Any, **kwargs: Any) -> Any:
+    """``factory(**kwargs)``; a game that imports what it needs only when built (Hanabi's OpenSpiel) and lacks it
+    raises the one-line ``ValueError`` ``_module`` does."""
+    try:
+        return factory(**kwargs)
+    except ImportError as e:
+        reason = str(e).splitlines()[0] if str(e) else type(e).__name__
+        raise ValueError(f"multi-agent env '{env_id}' could not be built ({reason}); install what it names") from None
 
 
 class GameSpaces:

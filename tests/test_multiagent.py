@@ -39,6 +39,21 @@ def test_multiagent_ids():
     assert not is_multiagent("no_such_package.game_v0")
 
 
+def test_a_game_whose_dependency_is_missing_names_it(tmp_path, monkeypatch):
+    package = tmp_path / "fakegames"
+    package.mkdir()
+    (package / "__init__.py").write_text("")
+    (package / "imports_v0.py").write_text("import no_such_dep_xyz\n")  # as chess_v6 without chess
+    (package / "builds_v0.py").write_text(  # imports, then asks for a package when built, as Hanabi
+        "def env(render_mode=None):\n    raise ImportError('builds_v0 depends on open_spiel')\n")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    for game, reason in (("imports_v0", "No module named 'no_such_dep_xyz'"), ("builds_v0", "depends on open_spiel")):
+        assert is_multiagent(f"fakegames.{game}")
+        with pytest.raises(ValueError, match=reason):
+            make_aec(f"fakegames.{game}")
+    assert not is_multiagent("fakegames.absent_v0")
+
+
 def test_shared_policy_sees_the_agent_id():
     env = make_aec(TICTACTOE)
     env.reset(seed=0)

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from pettingzoo.classic import connect_four_v3, tictactoe_v3
+from pettingzoo.classic import connect_four_v3, rps_v2, tictactoe_v3
 
+from agentlab import opponents
+from agentlab.config import ConfigError
 from agentlab.opponents import (
     HeuristicOpponent,
     MinimaxOpponent,
@@ -51,6 +53,23 @@ def test_clone_steps_independently(module):
 
 def test_legal_actions_follow_the_mask():
     assert legal_actions(position(tictactoe_v3, [4, 0])).tolist() == [1, 2, 3, 5, 6, 7, 8]
+
+
+def test_a_game_without_masks_or_with_a_pygame_screen_is_played_and_cloned():
+    env = position(rps_v2, [0])  # rock-paper-scissors: Discrete observations, a screen made without a render mode
+    assert legal_actions(env).tolist() == [0, 1, 2]  # every action of the space
+    clone = clone_env(env)
+    clone.step(1)  # paper beats the first player's rock in the clone only
+    assert clone.rewards[env.agent_selection] == 1 and env.rewards[env.agent_selection] == 0
+    returns = play_game(env, {env.possible_agents[0]: RandomOpponent(0), env.possible_agents[1]: HeuristicOpponent(1)},
+                        seed=0)
+    assert sum(returns.values()) == 0 and env.unwrapped.num_moves == env.unwrapped.max_cycles  # zero-sum, played out
+
+
+def test_minimax_refuses_a_game_too_large_to_solve(monkeypatch):
+    monkeypatch.setattr(opponents, "MAX_POSITIONS", 50)
+    with pytest.raises(ConfigError, match="use the heuristic opponent"):
+        MinimaxOpponent().act(position(connect_four_v3, []))
 
 
 @pytest.mark.parametrize("seat", ["player_1", "player_2"])
