@@ -65,7 +65,8 @@ def main(argv: list[str] | None = None) -> None:
 
     results = {}
     for kind in args.models:
-        config = config_for(kind, clock=args.clock, **({"channels": tuple(args.channels)} if args.channels else {}))
+        config = config_for(kind, clock=args.clock, threads=1,
+                            **({"channels": tuple(args.channels)} if args.channels else {}))
         results[kind] = train(args.minutes, args.out / kind, args.seed, config)
         if args.figures:
             args.figures.mkdir(parents=True, exist_ok=True)

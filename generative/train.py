@@ -21,6 +21,7 @@ generated per class. Beside them, the baselines of the same run: PCA at the same
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 import time
 from collections.abc import Callable
@@ -42,6 +43,9 @@ from generative.networks import DECODERS
 from generative.pca import PCA
 from generative.sample import OneLineParser, sample_rows
 from perception.loop import check_clock, save_run, train_for
+
+MAX_THREADS = 4
+"""Most torch threads a wall-clock run takes by default: these networks are small, and more threads mostly wait."""
 
 
 @dataclass
@@ -77,8 +81,9 @@ class TrainConfig:
     """Size of the training set (images of ``seed``)."""
     eval_images: int = 2000
     """Size of the held-out set (images of ``seed + 1``), split in halves for ``real_fid``."""
-    threads: int = 1
-    """``torch.set_num_threads``; on a busy shared CPU one thread gets the most work per CPU second."""
+    threads: int = 0
+    """``torch.set_num_threads``; 0: one under ``clock="cpu"`` (the most work per CPU second), else every core up to
+    ``MAX_THREADS`` (the most per wall second: 1.5 times one thread's steps on 2 cores)."""
     clock: str = "wall"
     """What the budget counts: ``wall`` seconds, or this process's ``cpu`` seconds."""
     log_every_s: float = 30.0
@@ -93,15 +98,24 @@ class TrainConfig:
 
     def __post_init__(self) -> None:
         check_clock(self.clock)
-        for name in ("batch_size", "train_images", "threads"):
+        for name in ("batch_size", "train_images"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be at least 1, got {getattr(self, name)}")
+        if self.threads < 0:
+            raise ValueError(f"threads must be at least 0 (0: chosen by the clock), got {self.threads}")
         if self.eval_images < 4:
             raise ValueError(f"eval_images must be at least 4 (two halves for real_fid), got {self.eval_images}")
         if self.twin_weight < 0:
             raise ValueError(f"twin_weight must be >= 0, got {self.twin_weight}")
         if self.decoder_std <= 0 or self.beta < 0 or self.r1_gamma < 0 or not 0 <= self.mask_fraction < 1:
             raise ValueError("need decoder_std > 0, beta >= 0, r1_gamma >= 0 and 0 <= mask_fraction < 1")
+
+    @property
+    def num_threads(self) -> int:
+        """``threads``, with 0 resolved by the clock (see ``threads``)."""
+        if self.threads:
+            return self.threads
+        return 1 if self.clock == "cpu" else min(MAX_THREADS, os.cpu_count() or 1)
 
     @property
     def classifier_file(self) -> Path:
@@ -315,7 +329,7 @@ def train(minutes: float, out: Path, seed: int = 0, config: TrainConfig | None =
     """Train for ``minutes`` of ``config.clock``; write ``model.pt``, ``metrics.json``, ``samples.png`` to ``out``."""
     config = config or TrainConfig()
     out = Path(out)
-    torch.set_num_threads(config.threads)
+    torch.set_num_threads(config.num_threads)
     size = config.model.image_size
     classifier, classifier_acc = load_or_train_classifier(
         config.classifier_file, ClassifierConfig(image_size=size, num_classes=config.model.num_classes,
@@ -334,7 +348,7 @@ def train(minutes: float, out: Path, seed: int = 0, config: TrainConfig | None =
     metrics.update(baselines(train_x, heldout_x, config, classifier, seed + 1))
     if config.model.pixel_noise:  # the generator's learned pixel noise, beside the data's 0.06
         metrics["pixel_noise_sigma"] = model.log_noise.exp().item()
-    metrics.update(classifier_heldout_acc=classifier_acc, steps=result.steps,
+    metrics.update(classifier_heldout_acc=classifier_acc, steps=result.steps, threads=config.num_threads,
                    images_seen=result.steps * config.batch_size, train_seconds=round(result.train_seconds, 1),
                    train_cpu_seconds=round(result.train_cpu_seconds, 1), heldout_seed=seed + 1, seed=seed,
                    config=asdict(config))
@@ -379,7 +393,8 @@ def main(argv: list[str] | None = None) -> int:
     add("--twin-classifier", "twin_classifier", "cgan: TAC-GAN's twin classifier (Gong et al. 2019), against "
         "AC-GAN's easy-sample bias (cgan: on)", action=argparse.BooleanOptionalAction)
     add("--twin-weight", "twin_weight", "the twin's term in G's loss: 1 is TAC-GAN, 0 AC-GAN (1)", type=float)
-    add("--threads", "threads", "torch threads; 1 gets the most work per CPU second on a busy machine (1)", type=int)
+    add("--threads", "threads", "torch threads; 0: 1 with --clock cpu (the most work per CPU second), else every "
+        "core up to 4 (0)", type=int)
     add("--train-images", "train_images", "training set size (10000)", type=int)
     add("--eval-images", "eval_images", "held-out set size, halves for real_fid (2000)", type=int)
     add("--classifier", "classifier_path", "cached shapes classifier for fid / class_acc", type=str)

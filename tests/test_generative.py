@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import subprocess
 import sys
 
@@ -438,6 +439,14 @@ def test_each_kind_trains_with_its_defaults_unless_told_otherwise() -> None:
     assert config_for("cgan", decoder="conv").model.turns == 0  # turns are the layered decoder's
     with pytest.raises(ValueError, match="unknown setting"):
         config_for("cvae", learning_rat=1e-3)
+
+
+def test_threads_follow_the_clock_unless_given() -> None:
+    assert TrainConfig(clock="cpu").num_threads == 1  # the most work per CPU second
+    assert TrainConfig(clock="wall").num_threads == min(4, os.cpu_count() or 1)  # the most per wall second
+    assert TrainConfig(clock="cpu", threads=3).num_threads == 3
+    with pytest.raises(ValueError, match="threads must be at least 0"):
+        TrainConfig(threads=-1)
 
 
 @pytest.mark.parametrize("argv,message", [
