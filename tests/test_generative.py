@@ -334,6 +334,19 @@ def test_the_r1_penalty_adds_to_the_discriminator_loss_of_a_gan_step(kind) -> No
     assert losses[1] > losses[0]  # the same batch and weights, plus γ/2 · E‖∇ₓ D(x)‖² > 0
 
 
+def test_the_discriminator_learns_at_its_own_time_scale() -> None:
+    config = TrainConfig(model=ModelConfig(kind="gan", image_size=16, latent_dim=4, channels=(8, 8)), batch_size=4,
+                         gan_learning_rate=2e-4, discriminator_lr_scale=3.0)
+    model = build_model(config.model)
+    _, (g_optimizer, d_optimizer) = make_step(model, config, torch.rand(8, 3, 16, 16), torch.zeros(8, dtype=torch.long),
+                                              torch.Generator().manual_seed(0))
+    assert g_optimizer.param_groups[0]["lr"] == pytest.approx(2e-4)
+    assert d_optimizer.param_groups[0]["lr"] == pytest.approx(6e-4)
+    assert {id(p) for p in d_optimizer.param_groups[0]["params"]} == {id(p) for p in model.discriminator.parameters()}
+    with pytest.raises(ValueError, match="discriminator_lr_scale must be > 0"):
+        TrainConfig(discriminator_lr_scale=0)
+
+
 @pytest.mark.parametrize("fake_class", [False, True])
 def test_acgan_discriminator_learns_the_class_of_real_images_only_unless_asked(fake_class, monkeypatch) -> None:
     import generative.train as train_module
