@@ -61,8 +61,8 @@ def clone_env(env: Any) -> Any:
     gets a deep copy of the original's ``__dict__``, one shared memo for all layers so the copies link to each
     other. This bypasses ``__getstate__``/``__reduce__`` (``EzPickle`` would rebuild an empty game). The raw env's
     ``action_spaces`` and ``observation_spaces`` are shared with the original, not copied: they are the game's
-    fixed description, and copying them (with their random generators) would triple the cost of a clone. What cannot be
-copied at all (a pygame surface) is shared."""
+    fixed description, and copying them (with their random generators) would triple the cost of a clone. What cannot
+    be copied at all (a pygame surface) is shared."""
     layers = [env]
     while "env" in vars(layers[-1]):
         layers.append(vars(layers[-1])["env"])
