@@ -25,6 +25,9 @@ class Algorithm:
     schedule: str = "async"
     """``async``: the learner consumes each sample as it arrives; ``sync``: one batch from every worker, whose
     payloads are fragments (``Fragment.concat`` joins them)."""
+    action_values: bool = False
+    """Whether its learner learns ``Q(s, a)`` for whatever action was taken (Q-learning, SARSA, DQN), so that a move
+    its actor did not choose is data for it; a policy-gradient learner's is not (its actor's log-probabilities)."""
 
 
 REGISTRY: dict[str, str] = {

@@ -13,6 +13,17 @@ transitions ahead drops its newest finished episode rather than fall further beh
 ``self_play_pool > 0``: every ``POOL_EVERY``-th weight update is kept as a snapshot (the last
 ``self_play_pool`` of them); at each game's start, with probability one half, one random seat of that game is
 played greedily by a snapshot and its moves are not trained on.
+
+``random_opening = N > 0``: exploring starts (Sutton & Barto 2018, Sec. 5.3), a random state and a random action
+to start from. Every game opens with a uniformly drawn number ``k``, 0 to N, of uniformly random legal moves: the
+first ``k − 1`` are no one's transitions, the ``k``-th is its mover's first for an algorithm that learns action
+values (``Algorithm.action_values``: ``Q(s, a)`` is learnt for any ``a`` taken), and no one's for the others, and
+the policy plays from there. Self-play alone reaches only the openings its own
+policy plays, so an opponent that opens otherwise meets positions it never learnt (perfect play picking among
+drawing moves beat tic-tac-toe policies there, three plies in), and a move its own policy never tries in a position
+is never valued. No transition spans an unlearnt move of the other side, so none learns a random reply as the
+game's. An opening that ends the game is replayed without one. A sample's ``env_steps`` counts every move made,
+the unlearnt ones (and a snapshot's) included.
 """
 
 from __future__ import annotations
@@ -23,6 +34,7 @@ import numpy as np
 
 from agentlab import algorithms
 from agentlab.core import Episode, Fragment, Sample
+from agentlab.opponents import legal_actions
 from agentlab.policies import policy_ids, policy_map
 from envs.multiagent import GameSpaces, make_aec
 
@@ -33,7 +45,7 @@ POOL_EVERY = 20
 class GameWorker:
     def __init__(self, algo: str, algo_config: dict[str, Any], env_id: str, num_envs: int, fragment_length: int,
                  worker_index: int, num_workers: int, seed: int, policies: str = "self_play",
-                 self_play_pool: int = 0, single_thread: bool = False):
+                 self_play_pool: int = 0, random_opening: int = 0, single_thread: bool = False):
         if single_thread:
             import torch
 
@@ -53,6 +65,10 @@ class GameWorker:
         self.pool: list[Any] = []
         self.pool_actor = algorithm.make_actor(config, obs_space, action_space, worker_index, num_workers, seed + 1)
         self.rng = np.random.default_rng(base)
+        self.random_opening = random_opening
+        self.unlearnt_moves = 0  # moves made since the last sample that no stream holds (openings, snapshots')
+        self.learns_random_move = algorithm.action_values
+        self.random_first = np.zeros(num_envs, bool)  # the game's next move ends its opening: a random, learnt one
         self.weight_updates = 0
         K = len(self.agents)
         self.rows = num_envs * K
@@ -67,6 +83,7 @@ class GameWorker:
         self.version = 0
         for g, env in enumerate(self.games):
             env.reset(seed=base + g)
+            self.open_randomly(g)
 
     def row(self, game: int, agent: str) -> int:
         return game * len(self.agents) + self.agents.index(agent)
@@ -101,6 +118,9 @@ class GameWorker:
             rows = np.array([r for r, _ in movers] + [r for r, _, _ in self.ended])
             obs = np.stack([o for _, o in movers] + [o for _, _, o in self.ended])
             actions = self.choose(rows, obs)
+            for i in np.flatnonzero(self.random_first[games]):
+                actions[i] = self.rng.choice(legal_actions(self.games[games[i]]))
+            self.random_first[games] = False
             for (r, pending, o), a in zip(self.ended, actions[len(movers):], strict=True):
                 self.close(r, pending, o, a)  # the a' of a finished episode, drawn but never taken
             self.ended = []
@@ -110,11 +130,14 @@ class GameWorker:
                     self.open[r] = None
                 if not self.frozen[r]:
                     self.open[r] = [o, int(a), bool(self.starts[r])]
+                else:
+                    self.unlearnt_moves += 1
                 self.starts[r] = False
                 self.lengths[r] += 1
                 self.games[g].step(int(a))
         payload = {p: self.actors[p].process(self.fragment(p)) for p in self.actors}
-        return Sample(payload, self.fragment_length * self.rows, self.index, episodes)
+        env_steps, self.unlearnt_moves = self.fragment_length * self.rows + self.unlearnt_moves, 0
+        return Sample(payload, env_steps, self.index, episodes)
 
     def advance(self, game: int, episodes: list[Episode]) -> tuple[int, np.ndarray]:
         """Step past finished agents (closing their streams' episodes) and finished games (a reset), to the agent
@@ -146,9 +169,26 @@ class GameWorker:
                 episodes.append(Episode(self.index, float(self.returns[r]), int(self.lengths[r]), agent))
             self.returns[r], self.lengths[r], self.starts[r] = 0.0, 0, True
         self.games[game].reset()
+        self.open_randomly(game)
         self.frozen[game * len(self.agents):(game + 1) * len(self.agents)] = False
         if self.pool and self.rng.random() < 0.5:
             self.frozen[self.row(game, self.agents[self.rng.integers(len(self.agents))])] = True
+
+    def open_randomly(self, game: int) -> None:
+        """Play the freshly reset game's random opening (``random_opening``), but for a last move that the sample loop
+        plays as a learnt one (``action_values``); an opening that ends the game is undone by a reset, and the game
+        starts from its first position."""
+        if not self.random_opening:
+            return
+        env, k = self.games[game], int(self.rng.integers(self.random_opening + 1))
+        learnt = k > 0 and self.learns_random_move
+        for _ in range(k - learnt):
+            env.step(int(self.rng.choice(legal_actions(env))))
+            self.unlearnt_moves += 1
+            if not env.agents or any(env.terminations[a] or env.truncations[a] for a in env.agents):
+                env.reset()
+                return
+        self.random_first[game] = learnt
 
     def choose(self, rows: np.ndarray, obs: np.ndarray) -> np.ndarray:
         """One batched act per policy (and one for the pool snapshot's seats)."""

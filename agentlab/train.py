@@ -100,6 +100,10 @@ def make_env_checked(env_id: str, seed: int | None = None, evaluation: bool = Fa
         raise ConfigError(str(e).splitlines()[0]) from None
 
 
+GAME_SETTINGS = ("eval_opponent", "random_opening", "self_play_pool")
+"""Run settings that only a multi-agent env's games use: set for a single-agent env, they are refused."""
+
+
 def env_spaces(run_cfg: RunConfig) -> tuple[Any, Any, list[str] | None]:
     """The observation and action space a policy sees, and the policy ids of a multi-agent env (else None)."""
     if is_multiagent(run_cfg.env):
@@ -110,9 +114,10 @@ def env_spaces(run_cfg: RunConfig) -> tuple[Any, Any, list[str] | None]:
             raise ConfigError(f"env {run_cfg.env}: {str(e).splitlines()[0]}") from None
         probe.close()
         return spaces.observation_space, spaces.action_space, policy_ids(policy_map(spaces.agents, run_cfg.policies))
-    if run_cfg.eval_opponent:
-        raise ConfigError(f"eval_opponent plays the seats of a multi-agent game; {run_cfg.env} has one agent: "
-                          "leave eval_opponent empty")
+    for name in GAME_SETTINGS:
+        if getattr(run_cfg, name):
+            raise ConfigError(f"{name} acts on the games of a multi-agent env; {run_cfg.env} has one agent: "
+                              f"leave {name} unset")
     probe = make_env_checked(run_cfg.env)
     obs_space, action_space = probe.observation_space, probe.action_space
     probe.close()
@@ -153,7 +158,8 @@ class Driver:
         # A resume whose workers' state is not restored (Ray) gets fresh environment seeds, so it does not replay
         # the episodes it already saw; a restored local backend continues its own envs and RNGs exactly.
         self.multiagent = is_multiagent(run_cfg.env)
-        games = {"policies": run_cfg.policies, "self_play_pool": run_cfg.self_play_pool} if self.multiagent else {}
+        games = ({"policies": run_cfg.policies, "self_play_pool": run_cfg.self_play_pool,
+                  "random_opening": run_cfg.random_opening} if self.multiagent else {})
         worker_kwargs = [dict(algo=run_cfg.algo, algo_config=dataclasses.asdict(algo_cfg), env_id=run_cfg.env,
                               num_envs=run_cfg.envs_per_worker, fragment_length=run_cfg.fragment_length,
                               worker_index=i, num_workers=run_cfg.workers, seed=run_cfg.seed + self.env_steps, **games)

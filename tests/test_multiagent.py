@@ -75,13 +75,13 @@ def test_split_mask_counts_a_row_without_legal_moves_as_all_legal():
 
 
 def worker_for(algo: str, env_id: str = TICTACTOE, policies: str = "self_play", games: int = 4, T: int = 8,
-               pool: int = 0, **algo_values) -> GameWorker:
+               pool: int = 0, opening: int = 0, **algo_values) -> GameWorker:
     run_cfg, algo_cfg, algorithm = resolve({"algo": algo, "env": env_id, "policies": policies, **algo_values})
     learner = build_learner(algorithm, algo_cfg, run_cfg, "cpu")
     import dataclasses
 
     worker = GameWorker(algo, dataclasses.asdict(algo_cfg), env_id, games, T, 0, 1, seed=3, policies=policies,
-                        self_play_pool=pool)
+                        self_play_pool=pool, random_opening=opening)
     worker.set_weights(learner.get_weights(), 0)
     return worker
 
@@ -120,6 +120,43 @@ def test_self_play_pool_seats_a_snapshot_in_about_half_the_games():
     while games < 300:
         recorded += len(worker.sample().episodes)
     assert 1.35 * games < recorded < 1.65 * games  # 2 learner episodes a game, 1 where a snapshot sits
+
+
+@pytest.mark.parametrize("opening", [0, 4])
+def test_random_opening_starts_games_from_random_positions_and_counts_its_moves(opening):
+    """With ``random_opening=4`` an agent's first learnt move of a game finds 0 to 4 stones on the board (at most 3
+    unlearnt opening moves and the other agent's first; 0 or 1 without), the sample's env steps count the unlearnt
+    moves beside the T turns of every stream, and a greedy policy's first move on the empty board varies (the
+    opening's last move is random and learnt)."""
+    worker = worker_for("dqn", T=8, games=8, opening=opening)
+    weights = worker.actors["main"].net.state_dict()
+    worker.set_weights({"main": {"params": {k: v.numpy() for k, v in weights.items()}, "epsilon": 0.0}}, 1)
+    stones, extra, first_moves = opening_stats(worker)
+    if opening:
+        assert stones == {0, 1, 2, 3, 4} and extra > 0 and len(first_moves) > 1
+    else:
+        assert stones == {0, 1} and extra == 0 and len(first_moves) == 1
+
+
+def test_random_opening_of_a_policy_gradient_learns_no_random_move():
+    """PPO's data are its actor's own choices (their log-probabilities): all 4 opening moves are unlearnt, so the
+    first learnt moves find up to 5 stones."""
+    stones, extra, _ = opening_stats(worker_for("ppo", T=8, games=8, opening=4))
+    assert stones == {0, 1, 2, 3, 4, 5} and extra > 0
+
+
+def opening_stats(worker: GameWorker) -> tuple[set[int], int, set[int]]:
+    """Over 30 samples: the stone counts at episode starts, the env steps beyond the streams' turns, and the moves
+    made on the empty board."""
+    stones, extra, first_moves = set(), 0, set()
+    for _ in range(30):
+        sample = worker.sample()
+        extra += sample.env_steps - 8 * 16
+        fragment = sample.payload["main"]
+        on_board = fragment.obs[..., :18].sum(-1)
+        stones |= set(on_board[fragment.episode_start].astype(int).tolist())
+        first_moves |= set(fragment.actions[on_board == 0].tolist())
+    return stones, extra, first_moves
 
 
 @pytest.mark.parametrize("algo", list(algorithms.REGISTRY))
@@ -243,9 +280,10 @@ def test_evaluations_against_an_opponent_choose_the_best_checkpoint(tmp_path):
     assert best["eval"]["opponent"] == "minimax" and best["eval"]["mean_return"] == max(evals["mean_return"])
     final = json.loads((run.run_dir / "eval.json").read_text())
     assert set(final["seats"]) == {"player_1", "player_2"}
-    with pytest.raises(ConfigError, match="eval_opponent plays the seats of a multi-agent game"):
-        train({"algo": "q_learning", "env": "agentlab/CliffWalking-v0", "steps": 100, "eval_opponent": "random",
-               "backend": "local", "run_dir": str(tmp_path / "cliff")}, progress=False)
+    for name, value in (("eval_opponent", "random"), ("random_opening", 2), ("self_play_pool", 3)):
+        with pytest.raises(ConfigError, match=f"{name} acts on the games of a multi-agent env"):
+            train({"algo": "q_learning", "env": "agentlab/CliffWalking-v0", "steps": 100, name: value,
+                   "backend": "local", "run_dir": str(tmp_path / "cliff")}, progress=False)
 
 
 def test_play_a_game_from_the_terminal(tmp_path):

@@ -33,5 +33,5 @@ def make_learner(config: DQNConfig, obs_space: gym.Space, action_space: gym.Spac
     return DQNLearner(config, obs_space, action_space, seed, device)
 
 
-DQN = Algorithm("dqn", DQNConfig, make_actor, make_learner, "async")
-RAINBOW = Algorithm("rainbow", DQNConfig, make_actor, make_learner, "async")
+DQN = Algorithm("dqn", DQNConfig, make_actor, make_learner, "async", action_values=True)
+RAINBOW = Algorithm("rainbow", DQNConfig, make_actor, make_learner, "async", action_values=True)

@@ -22,4 +22,4 @@ def make_learner(config: DynaConfig, obs_space: gym.Space, action_space: gym.Spa
     return DynaLearner(config, int(obs_space.n), int(action_space.n), seed)
 
 
-DYNA_Q = Algorithm("dyna_q", DynaConfig, make_actor, make_learner, "async")
+DYNA_Q = Algorithm("dyna_q", DynaConfig, make_actor, make_learner, "async", action_values=True)

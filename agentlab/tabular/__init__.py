@@ -36,7 +36,7 @@ def make_learner(rule: str, config: TabularConfig, obs_space: gym.Space, action_
 
 
 def _algorithm(rule: str) -> Algorithm:
-    return Algorithm(rule, TabularConfig, make_actor, partial(make_learner, rule), "async")
+    return Algorithm(rule, TabularConfig, make_actor, partial(make_learner, rule), "async", action_values=True)
 
 
 Q_LEARNING = _algorithm("q_learning")
