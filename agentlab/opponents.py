@@ -167,9 +167,33 @@ class MinimaxOpponent:
         self.rng = np.random.default_rng(seed)
 
     def act(self, env: Any) -> int:
+        moves, best = self._best_moves(env)
+        return int(self.rng.choice(best))
+
+    def _best_moves(self, env: Any) -> tuple[np.ndarray, np.ndarray]:
+        """The legal moves, and those of the highest value."""
         moves = legal_actions(env)
         values = np.array([self._move_value(env, action) for action in moves])
-        return int(self.rng.choice(moves[values >= values.max() - 1e-9]))
+        return moves, moves[values >= values.max() - 1e-9]
+
+    def weak_positions(self, env: Any, seat: str, player: Opponent, found: set | None = None) -> set:
+        """The positions (keyed as the memo's) where ``player`` (in ``seat``) picks a move worse than the best, over
+        every line in which the other seats play each of their best moves and ``player`` its own: none means it never
+        loses to perfect play, however the ties are broken. ``env`` is left as it was (the search steps copies)."""
+        found = set() if found is None else found
+        if game_over(env):
+            return found
+        _, best = self._best_moves(env)
+        if env.agent_selection == seat:
+            action = player.act(env)
+            if action in best:
+                self.weak_positions(_after(env, action), seat, player, found)
+            else:
+                found.add((seat, position(env).tobytes()))
+            return found
+        for action in best:
+            self.weak_positions(_after(env, int(action)), seat, player, found)
+        return found
 
     def _value(self, env: Any) -> float:
         """The value of a live position for the agent to move."""

@@ -79,6 +79,23 @@ def matches(run: Any, opponents: tuple[str, ...]) -> dict[str, Any]:
                          GAMES, seed=1)["seats"] for name in opponents}
 
 
+def weak_positions(run_dir: Path) -> dict[str, int]:
+    """Per seat, the positions where the run's greedy policy plays worse than perfect play, over every line of
+    perfect play from the other seat (``MinimaxOpponent.weak_positions``): 0 in a seat is a proof that no tie-break of
+    minimax's beats it there, which 100 games only sample."""
+    from agentlab.arena import policy_players
+    from agentlab.evaluate import load_run
+    from agentlab.opponents import MinimaxOpponent
+    from envs.multiagent import make_aec
+
+    cfg, algorithm, algo_cfg, learner = load_run(run_dir, "auto")
+    env_id = cfg["run"]["env"]
+    players, spaces = policy_players(algorithm, algo_cfg, env_id, learner.get_weights(), cfg["run"]["policies"])
+    env, solver = make_aec(env_id), MinimaxOpponent()
+    env.reset(seed=0)
+    return {seat: len(solver.weak_positions(env, seat, players[seat])) for seat in spaces.agents}
+
+
 def rate(seat: dict[str, int], key: str = "wins") -> float:
     return seat[key] / (seat["wins"] + seat["draws"] + seat["losses"])
 
@@ -91,8 +108,8 @@ def tictactoe(args: argparse.Namespace) -> None:
             first = next(iter(result["random"]))
             passed = all(s["losses"] == 0 for s in result["minimax"].values()) and rate(result["random"][first]) >= 0.9
             print(json.dumps({"game": "tictactoe", "arm": arm, "seed": seed, "backend": args.backend,
-                              "env_steps": run.env_steps, "train_s": round(wall, 1), "pass": passed, **result}),
-                  flush=True)
+                              "env_steps": run.env_steps, "train_s": round(wall, 1), "pass": passed,
+                              "weak_positions": weak_positions(run.run_dir), **result}), flush=True)
 
 
 def connect_four(args: argparse.Namespace) -> None:

@@ -92,6 +92,24 @@ def test_minimax_takes_the_quickest_win(minimax):
     assert board(env) == [1, 2, 2, 1, 0, 0, 0, 0, 0]  # acting looked ahead on copies only
 
 
+class FirstLegal:
+    """Always the lowest legal square: a weak, deterministic player."""
+
+    def act(self, env):
+        return int(legal_actions(env)[0])
+
+
+@pytest.mark.parametrize("seat", ["player_1", "player_2"])
+def test_weak_positions_none_for_perfect_play_some_for_a_weak_player(minimax, seat):
+    """Minimax itself has no position where it plays worse than the best; the lowest-square player has some, all in
+    its own seat; the env is left as it was."""
+    env = position(tictactoe_v3, [])
+    assert minimax.weak_positions(env, seat, minimax) == set()
+    weak = minimax.weak_positions(env, seat, FirstLegal())
+    assert weak and all(key[0] == seat for key in weak)
+    assert board(env) == [0] * 9
+
+
 def test_heuristic_wins_in_one_move():
     env = position(connect_four_v3, [0, 1, 0, 1, 0, 1])  # player_0 three high in column 0, player_1 in column 1
     assert {HeuristicOpponent(seed).act(env) for seed in range(10)} == {0}
