@@ -14,16 +14,16 @@ transitions ahead drops its newest finished episode rather than fall further beh
 ``self_play_pool`` of them); at each game's start, with probability one half, one random seat of that game is
 played greedily by a snapshot and its moves are not trained on.
 
-``random_opening = N > 0``: exploring starts (Sutton & Barto 2018, Sec. 5.3), a random state and a random action
-to start from. Every game opens with a uniformly drawn number ``k``, 0 to N, of uniformly random legal moves: the
-first ``k − 1`` are no one's transitions, the ``k``-th is its mover's first for an algorithm that learns action
-values (``Algorithm.action_values``: ``Q(s, a)`` is learnt for any ``a`` taken), and no one's for the others, and
-the policy plays from there. Self-play alone reaches only the openings its own
-policy plays, so an opponent that opens otherwise meets positions it never learnt (perfect play picking among
-drawing moves beat tic-tac-toe policies there, three plies in), and a move its own policy never tries in a position
-is never valued. No transition spans an unlearnt move of the other side, so none learns a random reply as the
-game's. An opening that ends the game is replayed without one. A sample's ``env_steps`` counts every move made,
-the unlearnt ones (and a snapshot's) included.
+``random_opening = N > 0``: exploring starts (Sutton & Barto 2018, Sec. 5.3), a random state and a random action to
+start from. Every game opens with a uniformly drawn number ``k``, 0 to N, of uniformly random legal moves: the first
+``k − 1`` are no one's transitions, the ``k``-th is its mover's first for an algorithm that learns action values
+(``Algorithm.action_values``: ``Q(s, a)`` is learnt for any ``a`` taken), and no one's for the others, and the
+policy plays from there. Self-play alone reaches only the openings its own policy plays, so an opponent that opens
+otherwise meets positions it never learnt (perfect play picking among drawing moves beat tic-tac-toe policies there,
+three plies in), and a move its own policy never tries in a position is never valued. No transition spans an
+unlearnt move of the other side, so none learns a random reply as the game's. An opening that ends the game is
+replayed without one. A sample's ``env_steps`` counts every move made, the unlearnt ones (and a snapshot's)
+included.
 """
 
 from __future__ import annotations
