@@ -380,8 +380,9 @@ class RunConfig:
     self_play_pool: int = setting(0, ge=0)
     """self_play: past snapshots kept as opponents; a game seats one half the time (0: always the latest policy)."""
     random_opening: int = setting(0, ge=0)
-    """Multi-agent games: each training game opens with 0 to N uniformly random legal moves that no one learns from
-    (exploring starts), so positions the policy's own play never reaches are learnt too; they count as env steps."""
+    """Multi-agent games: each training game opens with 0 to N uniformly random legal moves, only the last of them
+    learnt, and only by an algorithm that learns action values (exploring starts), so positions and moves the
+    policy's own play never reaches are learnt too; they count as env steps."""
     eval_opponent: str = setting("", choices=names_in("agentlab.opponents:OPPONENTS", first=[""]))
     """Multi-agent games: evaluations play every seat against this opponent (random, heuristic, minimax), so the
     best checkpoint is the best against it; empty: the policies against each other."""

@@ -167,14 +167,13 @@ class MinimaxOpponent:
         self.rng = np.random.default_rng(seed)
 
     def act(self, env: Any) -> int:
-        moves, best = self._best_moves(env)
-        return int(self.rng.choice(best))
+        return int(self.rng.choice(self._best_moves(env)))
 
-    def _best_moves(self, env: Any) -> tuple[np.ndarray, np.ndarray]:
-        """The legal moves, and those of the highest value."""
+    def _best_moves(self, env: Any) -> np.ndarray:
+        """The legal moves of the highest value."""
         moves = legal_actions(env)
         values = np.array([self._move_value(env, action) for action in moves])
-        return moves, moves[values >= values.max() - 1e-9]
+        return moves[values >= values.max() - 1e-9]
 
     def weak_positions(self, env: Any, seat: str, player: Opponent, found: set | None = None) -> set:
         """The positions (keyed as the memo's) where ``player`` (in ``seat``) picks a move worse than the best, over
@@ -183,7 +182,7 @@ class MinimaxOpponent:
         found = set() if found is None else found
         if game_over(env):
             return found
-        _, best = self._best_moves(env)
+        best = self._best_moves(env)
         if env.agent_selection == seat:
             action = player.act(env)
             if action in best:
