@@ -6,6 +6,7 @@ as training, ``envs.multiagent.GameSpaces``), so it sits beside ``agentlab.oppon
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import numpy as np
@@ -56,26 +57,38 @@ def evaluate_game(algorithm: Any, algo_cfg: Any, env_id: str, weights: dict[str,
 
 
 def versus(algorithm: Any, algo_cfg: Any, env_id: str, weights: dict[str, Any], policies: str, opponent: str,
-           episodes: int, seed: int) -> dict[str, Any]:
+           episodes: int, seed: int, progress: bool = False) -> dict[str, Any]:
     """The trained policy in each seat in turn, ``opponent`` in every other: ``seat_record`` per seat, and the mean
-    return over all seats' games (eval.json's)."""
+    return over all seats' games (eval.json's). ``progress``: a bar of games played on a terminal's stderr."""
     players, spaces = policy_players(algorithm, algo_cfg, env_id, weights, policies)
     env = make_aec(env_id)
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=episodes * len(spaces.agents), unit="game", desc=f"vs {opponent}", leave=False, disable=None)
     seats, every = {}, []
     for k, seat in enumerate(spaces.agents):
         seats[seat], returns = seat_record(env, seat, players[seat], make_opponent(opponent, seed=seed + k), episodes,
-                                           seed + 1000 * k)
+                                           seed + 1000 * k, bar.update if bar else None)
         every += returns
     env.close()
+    if bar:
+        bar.close()
     return {"opponent": opponent, "episodes": episodes, "seats": seats, "mean_return": float(np.mean(every)),
             "std_return": float(np.std(every))}
 
 
-def seat_record(env: Any, seat: str, player: Any, rival: Any, episodes: int, seed: int
-                ) -> tuple[dict[str, Any], list[float]]:
+def seat_record(env: Any, seat: str, player: Any, rival: Any, episodes: int, seed: int,
+                after_game: Callable[[], Any] | None = None) -> tuple[dict[str, Any], list[float]]:
     """``player`` in ``seat``, ``rival`` everywhere else, for ``episodes`` games: wins, draws and losses (a positive,
-    zero or negative final return) with the mean return, and the returns themselves."""
+    zero or negative final return) with the mean return, and the returns themselves. ``after_game`` is called after
+    each game."""
     seats = {agent: player if agent == seat else rival for agent in env.possible_agents}
-    returns = [play_game(env, seats, seed=seed + i)[seat] for i in range(episodes)]
+    returns = []
+    for i in range(episodes):
+        returns.append(play_game(env, seats, seed=seed + i)[seat])
+        if after_game:
+            after_game()
     return {"wins": sum(r > 0 for r in returns), "draws": sum(r == 0 for r in returns),
             "losses": sum(r < 0 for r in returns), "mean_return": float(np.mean(returns))}, returns

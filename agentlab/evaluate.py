@@ -190,7 +190,7 @@ def evaluate_game_run(cfg: dict[str, Any], algorithm: Algorithm, algo_cfg: Any, 
     env_id, policies = cfg["run"]["env"], cfg["run"].get("policies", "self_play")
     if args.opponent:
         return versus(algorithm, algo_cfg, env_id, learner.get_weights(), policies, args.opponent, args.episodes,
-                      args.seed)
+                      args.seed, progress=True)
     return evaluate_game(algorithm, algo_cfg, env_id, learner.get_weights(), policies, args.episodes, args.seed)
 
 

@@ -26,6 +26,9 @@ DISCOUNT = 0.99  # minimax: an outcome d plies later counts DISCOUNT**d, so quic
 MAX_POSITIONS = 200_000
 """Positions minimax may solve before it gives up on a game as too large for exhaustive search (tic-tac-toe has
 4,520; each costs a copy of the env, about half a millisecond)."""
+MAX_LOOKAHEAD = 20_000
+"""Copies of the env the heuristic may step to choose one move, about its moves × their replies (connect four: 49;
+go's 19 × 19 board: 130,000, minutes a move); a game with more is refused."""
 
 
 class Opponent(Protocol):
@@ -139,6 +142,10 @@ class HeuristicOpponent:
 
     def act(self, env: Any) -> int:
         mover, moves = env.agent_selection, legal_actions(env)
+        if len(moves) ** 2 > MAX_LOOKAHEAD:
+            raise ConfigError(f"the heuristic steps a copy of the game for each move and each reply, {len(moves)}² "
+                              f"here (at most {MAX_LOOKAHEAD:,} a move): it is for small games; use the random "
+                              "opponent")
         wins, safe = [], []
         for action in moves:
             child = _after(env, action)
@@ -172,7 +179,10 @@ class MinimaxOpponent:
     def _best_moves(self, env: Any) -> np.ndarray:
         """The legal moves of the highest value."""
         moves = legal_actions(env)
-        values = np.array([self._move_value(env, action) for action in moves])
+        try:
+            values = np.array([self._move_value(env, action) for action in moves])
+        except RecursionError:  # a line of play deeper than Python's stack, long before MAX_POSITIONS
+            raise too_large("followed a line of this game deeper than Python's recursion limit") from None
         return moves[values >= values.max() - 1e-9]
 
     def weak_positions(self, env: Any, seat: str, player: Opponent, found: set | None = None) -> set:
@@ -199,8 +209,7 @@ class MinimaxOpponent:
         key = (env.agent_selection, position(env).tobytes())
         if key not in self.values:
             if len(self.values) >= MAX_POSITIONS:
-                raise ConfigError(f"minimax solved {MAX_POSITIONS:,} positions of this game without finishing: exact "
-                                 "play is for small games such as tic-tac-toe; use the heuristic opponent")
+                raise too_large(f"solved {MAX_POSITIONS:,} positions of this game without finishing")
             self.values[key] = max(self._move_value(env, action) for action in legal_actions(env))
         return self.values[key]
 
@@ -212,6 +221,12 @@ class MinimaxOpponent:
             return float(child.rewards[mover])
         value = DISCOUNT * self._value(child)
         return value if child.agent_selection == mover else -value
+
+
+def too_large(why: str) -> ConfigError:
+    """Minimax's one-line refusal of a game too large to solve exactly."""
+    return ConfigError(f"minimax {why}: exact play is for small games such as tic-tac-toe; use the heuristic "
+                       "opponent")
 
 
 OPPONENTS = {"random": RandomOpponent, "heuristic": HeuristicOpponent, "minimax": MinimaxOpponent}

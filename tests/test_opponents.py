@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import inspect
+import sys
+
 import pytest
 from pettingzoo.classic import connect_four_v3, rps_v2, tictactoe_v3
 
@@ -70,6 +73,24 @@ def test_minimax_refuses_a_game_too_large_to_solve(monkeypatch):
     monkeypatch.setattr(opponents, "MAX_POSITIONS", 50)
     with pytest.raises(ConfigError, match="use the heuristic opponent"):
         MinimaxOpponent().act(position(connect_four_v3, []))
+
+
+def test_minimax_refuses_a_game_deeper_than_the_stack():
+    limit = sys.getrecursionlimit()
+    sys.setrecursionlimit(len(inspect.stack()) + 100)  # connect four's 42-ply lines need more frames than this
+    try:
+        with pytest.raises(ConfigError, match="recursion limit.*use the heuristic opponent"):
+            MinimaxOpponent().act(position(connect_four_v3, []))
+    finally:
+        sys.setrecursionlimit(limit)
+
+
+def test_heuristic_refuses_a_game_with_too_many_moves_to_look_ahead(monkeypatch):
+    monkeypatch.setattr(opponents, "MAX_LOOKAHEAD", 48)  # connect four's first move: 7 × 7 = 49 copies
+    with pytest.raises(ConfigError, match="7² here .*use the random opponent"):
+        HeuristicOpponent().act(position(connect_four_v3, []))
+    monkeypatch.setattr(opponents, "MAX_LOOKAHEAD", 49)
+    assert HeuristicOpponent().act(position(connect_four_v3, [])) in range(7)
 
 
 @pytest.mark.parametrize("seat", ["player_1", "player_2"])
