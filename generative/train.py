@@ -42,7 +42,7 @@ from generative.models import CONDITIONAL, KINDS, WITH_PRIOR, ModelConfig, build
 from generative.networks import DECODERS
 from generative.pca import PCA
 from generative.sample import OneLineParser, sample_rows
-from perception.loop import check_clock, save_run, train_for
+from perception.loop import check_clock, run_folder_problem, save_run, train_for
 
 MAX_THREADS = 4
 """Most torch threads a wall-clock run takes by default (the networks are small; only 2 threads were measured)."""
@@ -417,6 +417,8 @@ def main(argv: list[str] | None = None) -> int:
     except ValueError as error:
         parser.error(str(error))
     out = args.out or Path("runs") / f"{time.strftime('%Y%m%d-%H%M%S')}_generative-{args.model}_s{args.seed}"
+    if problem := run_folder_problem(out):
+        parser.error(problem)
     train(args.minutes, out, args.seed, config)
     return 0
 

@@ -122,6 +122,17 @@ def write_json_atomic(obj: object, path: str | Path) -> Path:
     return path
 
 
+def run_folder_problem(out: str | Path) -> str | None:
+    """Why ``out`` cannot take a new run, in one line (it is a file, or it holds a run's ``model.pt`` that the new
+    run would overwrite), or ``None`` when it can."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        return f"--out {out} is a file; name a folder for the run"
+    if (out / "model.pt").exists():
+        return f"--out {out} already holds a run (model.pt); name a new folder, or move that run away first"
+    return None
+
+
 def save_run(out: str | Path, weights: Mapping, metrics: Mapping) -> None:
     """Write ``out/model.pt`` (plain types and tensors: loads with ``weights_only=True``) and ``metrics.json``."""
     save_atomic(dict(weights), Path(out) / "model.pt")

@@ -21,7 +21,7 @@ import torch
 from torch import nn
 
 from perception.data import CLASS_NAMES, ShapesDataset, collate
-from perception.loop import check_clock, save_run, train_for
+from perception.loop import check_clock, run_folder_problem, save_run, train_for
 from perception.seg_losses import cross_entropy_loss, dice_loss
 from perception.seg_metrics import confusion_matrix, iou_per_class, mean_iou
 from perception.segmentation import SegmentationConfig, build_segmentation_model
@@ -125,6 +125,8 @@ def main(argv: list[str] | None = None) -> dict:
     if args.task == "detection" and (args.arch != "unet" or args.clock != "wall"):
         parser.error("--arch and --clock apply to segmentation only")
     out = args.out or default_run_dir(args.task, args.seed)
+    if problem := run_folder_problem(out):
+        parser.error(problem)
     print(f"training {args.task} for {args.minutes:g} min into {out}", flush=True)
     if args.task == "detection":
         from perception.detection.train import train_detection  # the detection half is optional here

@@ -439,6 +439,12 @@ def test_train_then_sample_command_lines(tmp_path, capsys) -> None:
         sample_main([str(tmp_path / "ae"), "--out", str(tmp_path / "x.png")])
     assert exit_info.value.code == 2 and "no latent prior" in capsys.readouterr().err
     assert sample_main([str(tmp_path / "ae"), "--out", str(tmp_path / "walk.png"), "--interpolate"]) == 0
+    kept = (run / "model.pt").read_bytes()
+    for out, problem in ((run, "already holds a run"), (tmp_path / "walk.png", "is a file")):  # nothing overwritten
+        with pytest.raises(SystemExit) as exit_info:
+            train_main(["vae", "--out", str(out), *common])
+        assert exit_info.value.code == 2 and problem in capsys.readouterr().err
+    assert (run / "model.pt").read_bytes() == kept and (tmp_path / "walk.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_each_kind_trains_with_its_defaults_unless_told_otherwise() -> None:
