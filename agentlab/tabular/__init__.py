@@ -20,10 +20,10 @@ def _states(obs_space: gym.Space, action_space: gym.Space) -> StateIndex:
             raise ValueError(f"Discrete actions, got {action_space}")
         return StateIndex(obs_space)
     except ValueError as e:
-        deep = "--algo dqn" if isinstance(action_space, gym.spaces.Discrete) else "a discrete-action env"
+        instead = "--algo dqn" if isinstance(action_space, gym.spaces.Discrete) else "a discrete-action env"
         raise ConfigError(f"tabular algorithms need Discrete observations (or a small board) and actions, got "
                           f"{obs_space} and {action_space} ({e}); use a gridworld (agentlab/CliffWalking-v0) or "
-                          f"{deep}") from None
+                          f"{instead}") from None
 
 
 def make_actor(config: TabularConfig, obs_space: gym.Space, action_space: gym.Space, worker_index: int,
