@@ -27,7 +27,7 @@ import typing
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import yaml
 
@@ -522,13 +522,6 @@ def split_overrides(values: dict[str, Any], algo_cls: type) -> tuple[dict[str, A
 
 def to_dict(config: Any) -> dict[str, Any]:
     return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(config).items()}
-
-
-class CliParser(argparse.ArgumentParser):
-    """``argparse`` whose errors are one line and exit code 2, like every other bad input."""
-
-    def error(self, message: str) -> NoReturn:
-        self.exit(2, f"error: {message}; see {self.prog} --help\n")
 
 
 def count(minimum: int = 1) -> Callable[[str], int]:

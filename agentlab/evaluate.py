@@ -21,9 +21,10 @@ import torch
 import envs
 from agentlab import algorithms, runs
 from agentlab.algorithms import Algorithm
-from agentlab.config import CliParser, ConfigError, count, output_file
+from agentlab.config import ConfigError, count, output_file
 from envs.masks import flatten_masked, num_masked
 from envs.multiagent import is_multiagent
+from perception.cli import OneLineParser
 
 
 class Policy:
@@ -195,7 +196,7 @@ def evaluate_game_run(cfg: dict[str, Any], algorithm: Algorithm, algo_cfg: Any, 
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = CliParser(prog="python -m agentlab.evaluate", description=__doc__)
+    parser = OneLineParser(prog="python -m agentlab.evaluate", description=__doc__)
     parser.add_argument("run_dir")
     parser.add_argument("--episodes", type=count(1), default=10)
     parser.add_argument("--seed", type=count(0), default=0)

@@ -26,11 +26,12 @@ from torch.nn import functional as F
 
 import envs
 from agentlab import runs
-from agentlab.config import CliParser, ConfigError, count, output_file
+from agentlab.config import ConfigError, count, output_file
 from agentlab.dreamer.actor import mode_onehot
 from agentlab.dreamer.losses import symexp
 from agentlab.dreamer.networks import WorldModel, latent
 from agentlab.evaluate import CHECKPOINTS, Policy, gif_env, load_run, write_gif
+from perception.cli import OneLineParser
 
 
 def play(policy: Policy, env: Any, steps: int, seed: int, render: bool) -> tuple[np.ndarray, np.ndarray, list]:
@@ -118,7 +119,7 @@ def draw(real: torch.Tensor, predicted: torch.Tensor, frames: list, context: int
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = CliParser(prog="python -m agentlab.imagine", description=__doc__)
+    parser = OneLineParser(prog="python -m agentlab.imagine", description=__doc__)
     parser.add_argument("run_dir")
     parser.add_argument("--out", type=output_file(".gif"), required=True, help="the GIF to write")
     parser.add_argument("--context", type=count(1), default=5, help="real observations filtered before dreaming")

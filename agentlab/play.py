@@ -14,10 +14,11 @@ from typing import Any
 
 import numpy as np
 
-from agentlab.config import CliParser, ConfigError, count
+from agentlab.config import ConfigError, count
 from agentlab.evaluate import CHECKPOINTS, load_run
 from agentlab.opponents import clone_env, legal_actions, position
 from envs.multiagent import is_multiagent, make_aec
+from perception.cli import OneLineParser
 
 
 def move_cells(env: Any) -> dict[tuple[int, ...], int]:
@@ -81,7 +82,7 @@ def play(env: Any, human: str, policy: Any, ask: Callable[[str], str], say: Call
 
 def main(argv: list[str] | None = None, ask: Callable[[str], str] = input, say: Callable[[str], None] = print
          ) -> int:
-    parser = CliParser(prog="python -m agentlab.play", description=__doc__)
+    parser = OneLineParser(prog="python -m agentlab.play", description=__doc__)
     parser.add_argument("run_dir")
     parser.add_argument("--seat", default="", help="the agent you play (default: the first, who moves first)")
     parser.add_argument("--checkpoint", choices=CHECKPOINTS, default="auto")

@@ -20,7 +20,8 @@ from pathlib import Path
 import numpy as np
 
 from agentlab import runs, stats
-from agentlab.config import CliParser, ConfigError, output_file
+from agentlab.config import ConfigError, output_file
+from perception.cli import OneLineParser
 
 
 def smoothed_returns(run_dir: Path, x_key: str, window: int = 20) -> tuple[np.ndarray, np.ndarray]:
@@ -153,7 +154,7 @@ def plot_stats(table: dict[str, dict[str, list[float]]], summaries: dict[str, di
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = CliParser(prog="python -m agentlab.plot", description=__doc__)
+    parser = OneLineParser(prog="python -m agentlab.plot", description=__doc__)
     parser.add_argument("run_dirs", nargs="+", type=Path)
     parser.add_argument("--out", type=output_file(".png", ".pdf", ".svg"),
                         help="PNG to write (default: curves.png in the first run's parent)")

@@ -26,6 +26,7 @@ from agentlab import algorithms, runs
 from agentlab.backends import WorkerFailure
 from agentlab.config import ConfigError, RunConfig, field_docs, load_yaml, parse_set
 from envs.multiagent import is_multiagent
+from perception.cli import OneLineParser
 
 DEMO = {"algo": "ppo", "env": "CartPole-v1", "workers": 2, "steps": 100_000, "eval_every": 2_500,
         "eval_episodes": 20, "solve_return": 475.0}
@@ -35,14 +36,9 @@ greedy evaluation solves it (7.7k–30k env steps and 22–37 s in all on 2 core
 FLAGS = ("algo", "env", "steps", "seed", "workers", "envs_per_worker", "backend", "address", "run_dir", "device")
 
 
-class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # one line and exit 2, as for every other bad input
-        self.exit(2, f"error: {message}; see python -m agentlab.run --help\n")
-
-
 def build_parser() -> argparse.ArgumentParser:
     docs = field_docs(RunConfig)
-    p = _Parser(prog="python -m agentlab.run", description=__doc__,
+    p = OneLineParser(prog="python -m agentlab.run", description=__doc__,
                 formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--algo", help=f"{docs['algo']} One of: {', '.join(algorithms.REGISTRY)}.")
     p.add_argument("--env", help=docs["env"])

@@ -18,9 +18,10 @@ import numpy as np
 import torch
 
 import envs
-from agentlab.config import CliParser, ConfigError, count, output_file
+from agentlab.config import ConfigError, count, output_file
 from agentlab.encoders import is_image
 from agentlab.evaluate import CHECKPOINTS, load_run
+from perception.cli import OneLineParser
 
 Scores = Callable[[torch.Tensor, dict], tuple[torch.Tensor, dict]]
 """``(obs [1, ...], state) -> (scores [1, A], next state)``."""
@@ -66,7 +67,7 @@ def picture(obs: np.ndarray) -> np.ndarray:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = CliParser(prog="python -m agentlab.saliency", description=__doc__)
+    parser = OneLineParser(prog="python -m agentlab.saliency", description=__doc__)
     parser.add_argument("run_dir")
     parser.add_argument("--out", type=output_file(".png", ".pdf", ".svg"),
                         help="PNG to write (default: RUN_DIR/saliency.png)")

@@ -20,7 +20,7 @@ from matplotlib.figure import Figure
 from torch import nn
 
 from generative.losses import discriminator_loss, generator_loss, r1_penalty
-from generative.sample import OneLineParser
+from perception.cli import OneLineParser
 from perception.loop import check_clock, train_for
 
 

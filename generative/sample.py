@@ -11,7 +11,6 @@ held-out images for the autoencoders, which have no prior to sample from.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from pathlib import Path
 
@@ -21,6 +20,7 @@ from torch import nn
 from generative.data import shape_images
 from generative.grid import save_grid
 from generative.models import CONDITIONAL, WITH_PRIOR, ModelConfig, load_model
+from perception.cli import OneLineParser
 
 
 def row_labels(config: ModelConfig, rows: int, columns: int) -> torch.Tensor | None:
@@ -55,14 +55,6 @@ def interpolation_rows(model: nn.Module, config: ModelConfig, rows: int, columns
     else:
         images = model.decode(z, y, turn) if config.kind in ("vae", "cvae") else model.decode(z)
     return images.view(rows, columns, *images.shape[1:])
-
-
-class OneLineParser(argparse.ArgumentParser):
-    """``argparse`` whose usage errors are one line, ``error: ...``, and exit status 2."""
-
-    def error(self, message: str) -> None:  # one line, exit 2
-        print(f"error: {message}; see {self.prog} --help", file=sys.stderr)
-        raise SystemExit(2)
 
 
 def main(argv: list[str] | None = None) -> int:

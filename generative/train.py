@@ -41,7 +41,8 @@ from generative.losses import class_loss, discriminator_loss, generator_loss, ne
 from generative.models import CONDITIONAL, KINDS, WITH_PRIOR, ModelConfig, build_model
 from generative.networks import DECODERS
 from generative.pca import PCA
-from generative.sample import OneLineParser, sample_rows
+from generative.sample import sample_rows
+from perception.cli import OneLineParser
 from perception.loop import check_clock, run_folder_problem, save_run, train_for
 
 MAX_THREADS = 4

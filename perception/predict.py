@@ -9,7 +9,6 @@ the held-out seed of a model trained with seed 0).
 
 from __future__ import annotations
 
-import argparse
 from pathlib import Path
 
 import torch
@@ -18,6 +17,7 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from torch import nn
 
+from perception.cli import OneLineParser
 from perception.data import ShapesDataset, collate
 from perception.seg_metrics import confusion_matrix, mean_iou
 from perception.segmentation import SegmentationConfig, build_segmentation_model
@@ -68,7 +68,7 @@ def draw_segmentation(weights: Path, out: Path, seed: int = 1, num_images: int =
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(prog="python -m perception.predict", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m perception.predict", description=__doc__.split("\n")[0])
     parser.add_argument("task", choices=["segmentation", "detection"])
     parser.add_argument("--weights", type=Path, required=True, help="run folder or model.pt")
     parser.add_argument("--out", type=Path, required=True, help="PNG to write")

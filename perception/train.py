@@ -12,7 +12,6 @@ scores on images from seed ``seed + 1``, which training never sees) into ``--out
 
 from __future__ import annotations
 
-import argparse
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
@@ -20,6 +19,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from perception.cli import OneLineParser
 from perception.data import CLASS_NAMES, ShapesDataset, collate
 from perception.loop import check_clock, run_folder_problem, save_run, train_for
 from perception.seg_losses import cross_entropy_loss, dice_loss
@@ -114,7 +114,7 @@ def default_run_dir(task: str, seed: int) -> Path:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(prog="python -m perception.train", description=__doc__.split("\n")[0])
+    parser = OneLineParser(prog="python -m perception.train", description=__doc__.split("\n")[0])
     parser.add_argument("task", choices=["segmentation", "detection"])
     parser.add_argument("--minutes", type=float, default=10.0, help="training budget (see --clock)")
     parser.add_argument("--out", type=Path, default=None, help="run folder (default: under runs/)")
