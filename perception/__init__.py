@@ -8,6 +8,7 @@
 - ``train`` / ``predict``: command-line training and drawing for segmentation and detection.
 - ``pretrain``: supervised pretraining of an encoder on labelled frames; saves the body for agents.
 - ``saving``: atomic ``torch.save`` for every weights file written here.
+- ``cli``: the one-line usage error (exit 2) of every command line here, in ``generative/`` and in ``agentlab``.
 
 Standalone by design: nothing here imports ``agentlab``; agents adapt these modules through the
 ``features_dim`` protocol on their side.
