@@ -39,7 +39,7 @@ FLAGS = ("algo", "env", "steps", "seed", "workers", "envs_per_worker", "backend"
 def build_parser() -> argparse.ArgumentParser:
     docs = field_docs(RunConfig)
     p = OneLineParser(prog="python -m agentlab.run", description=__doc__,
-                formatter_class=argparse.RawDescriptionHelpFormatter)
+                      formatter_class=argparse.RawDescriptionHelpFormatter)
     p.add_argument("--algo", help=f"{docs['algo']} One of: {', '.join(algorithms.REGISTRY)}.")
     p.add_argument("--env", help=docs["env"])
     p.add_argument("--steps", help=docs["steps"])
