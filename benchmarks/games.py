@@ -46,9 +46,10 @@ GAMES = 100
 ARMS: dict[str, dict[str, Any]] = {"dqn": {"algo": "dqn"}, "ppo": {"algo": "ppo"}, "q_learning": {"algo": "q_learning"}}
 """Our arms, each with its defaults and the board-game rows of ``agentlab.presets`` (DQN: ε over 100k steps down to
 0.2, double Q, the learning rate annealed to 0, games opened by up to 4 random moves; Q-learning: optimistic values,
-ε 0.3 → 0.05 per agent-episode, games opened by up to 2 random moves). In self-play the opponent's ε is
-part of the env the values are learnt against: with DQN's ε = 0.05 after 10k steps, 8 and 1 of 100 games as second
-player were lost to minimax (seeds 1 and 2); Q-learning with a fixed ε = 0.2 lost 2-3 (seeds 1 and 2)."""
+ε 0.3 → 0.05 per agent-episode, games opened by up to 2 random moves, greedy play as pessimistic as the behaviour is
+optimistic). In self-play the opponent's ε is part of the env the values are learnt against: with DQN's ε = 0.05
+after 10k steps, 8 and 1 of 100 games as second player were lost to minimax (seeds 1 and 2); Q-learning with a fixed
+ε = 0.2 lost 2-3 (seeds 1 and 2)."""
 
 STREAMS = {"envs_per_worker": 8, "fragment_length": 4}
 """8 games a worker, each agent's transitions shipped 4 at a time."""

@@ -315,12 +315,13 @@ def trained_versus(run_dir, opponent: str, games: int) -> dict:
 
 
 def test_tabular_q_learning_self_play_learns_tictactoe(tmp_path):
-    """The course notes' method on a game: self-play Q-learning never loses to perfect play in either seat and
-    beats a random player as first player (the benchmark's setting, seed 0)."""
-    from benchmarks.games import STREAMS
+    """The course notes' method on a game: self-play Q-learning never loses to perfect play in either seat (in no
+    line of it: no weak position) and beats a random player as first player (the benchmark's setting, seed 0)."""
+    from benchmarks.games import STREAMS, weak_positions
 
     run = train({"algo": "q_learning", "env": TICTACTOE, "steps": 200_000, "backend": "local", "workers": 1,
                  **STREAMS, "run_dir": str(tmp_path / "q")}, progress=False)
+    assert weak_positions(run.run_dir) == {"player_1": 0, "player_2": 0}
     minimax = trained_versus(run.run_dir, "minimax", 30)
     assert all(seat["losses"] == 0 for seat in minimax.values()), minimax
     assert trained_versus(run.run_dir, "random", 50)["player_1"]["wins"] >= 45

@@ -99,3 +99,72 @@ def test_worker_ships_the_action_actually_taken_next():
     cont = ~ended[:-1]
     np.testing.assert_array_equal(next_actions[:-1][cont], actions[1:][cont])
     np.testing.assert_array_equal(next_obs[:-1][cont], obs[1:][cont])
+
+
+def test_optimism_apart_behaviour_is_optimistic_and_greedy_play_pessimistic():
+    """``q_init`` 0.5, α 0.5, γ 0.9. Action 0 earns nothing into a state still untried (its max is the optimism's
+    0.5); action 1 ends the episode with 0.3. Q, the rewards' values: 0 and 0.5 · 0.3 = 0.15. U: 0.5 + 0.5 (0.45 −
+    0.5) = 0.475 and 0.5 + 0.5 (0 − 0.5) = 0.25. The behaviour acts on Q + U = (0.475, 0.4), as plain Q-learning from
+    ``q_init`` does, and goes on exploring action 0; greedy play acts on Q − U = (−0.475, −0.1): the known reward."""
+    from gymnasium.spaces import Discrete
+
+    from agentlab.tabular.actor import StateIndex, TabularActor
+
+    lrn = TabularLearner("q_learning", TabularConfig(alpha=0.5, gamma=0.9, epsilon=0.0, q_init=0.5,
+                                                     optimism_apart=True), num_states=2, num_actions=2, seed=0)
+    lrn.update(one_step(0, 0, r=0.0, s2=1))
+    lrn.update(one_step(0, 1, r=0.3, s2=1, terminated=True))
+    np.testing.assert_allclose(lrn.q[0], [0.0, 0.15])
+    np.testing.assert_allclose(lrn.behaviour_q()[0], [0.475, 0.4])
+    np.testing.assert_allclose(lrn.greedy_q()[0], [-0.475, -0.1])
+    actor = TabularActor(StateIndex(Discrete(2)), seed=0)
+    actor.set_weights(lrn.get_weights(), 0)
+    obs = np.zeros(16, np.int64)
+    assert (actor.act(obs, {}, np.ones(16, bool), explore=True)[0] == 0).all()
+    assert (actor.act(obs, {}, np.ones(16, bool), explore=False)[0] == 1).all()
+
+
+def test_optimism_apart_greedy_play_prefers_the_draw_it_knows():
+    """Two moves that have only ever drawn (reward 0), one tried four times, one once: their Q is 0 alike, but U is
+    0.5 · 0.5⁴ against 0.5 · 0.5, so greedy play takes the one it knows and the behaviour explores the other."""
+    from gymnasium.spaces import Discrete
+
+    from agentlab.tabular.actor import StateIndex, TabularActor
+
+    lrn = TabularLearner("q_learning", TabularConfig(alpha=0.5, epsilon=0.0, q_init=0.5, optimism_apart=True),
+                         num_states=1, num_actions=2, seed=0)
+    for action in (1, 1, 1, 1, 0):
+        lrn.update(one_step(0, action, r=0.0, s2=0, terminated=True))
+    np.testing.assert_array_equal(lrn.q[0], [0.0, 0.0])
+    actor = TabularActor(StateIndex(Discrete(1)), seed=0)
+    actor.set_weights(lrn.get_weights(), 0)
+    obs = np.zeros(16, np.int64)
+    assert (actor.act(obs, {}, np.ones(16, bool), explore=False)[0] == 1).all()
+    assert (actor.act(obs, {}, np.ones(16, bool), explore=True)[0] == 0).all()
+
+
+@pytest.mark.parametrize("rule", ["q_learning", "sarsa", "expected_sarsa", "double_q"])
+def test_optimism_apart_learns_the_same_behaviour_and_round_trips(rule):
+    """The behaviour's values are the plain rule's from the same ``q_init``, greedy play's differ from them, and a
+    checkpoint restores both. For SARSA, whose next action does not depend on the values, Q is exactly the table
+    learnt from ``q_init`` 0."""
+    rng = np.random.default_rng(0)
+    steps = [(int(rng.integers(3)), int(rng.integers(2)), float(rng.normal()), int(rng.integers(3)),
+              int(rng.integers(2)), bool(rng.random() < 0.3)) for _ in range(30)]
+
+    def run(q_init, apart):
+        lrn = TabularLearner(rule, TabularConfig(alpha=0.5, gamma=0.9, q_init=q_init, optimism_apart=apart),
+                             num_states=3, num_actions=2, seed=1)
+        for s, a, r, s2, a2, term in steps:
+            lrn.update(one_step(s, a, r, s2, a2, terminated=term))
+        return lrn
+
+    apart, plain = run(1.0, True), run(1.0, False)
+    np.testing.assert_allclose(apart.behaviour_q(), plain.behaviour_q())
+    assert np.abs(apart.greedy_q() - plain.behaviour_q()).max() > 0.05
+    if rule == "sarsa":
+        np.testing.assert_allclose(apart.q, run(0.0, False).q)
+    restored = TabularLearner(rule, apart.config, num_states=3, num_actions=2, seed=1)
+    restored.load_state_dict(apart.state_dict())
+    np.testing.assert_array_equal(restored.get_weights()["greedy_q"], apart.greedy_q())
+    np.testing.assert_array_equal(restored.get_weights()["q"], apart.behaviour_q())

@@ -21,7 +21,7 @@ from agentlab.dyna import losses
 from agentlab.dyna.config import DynaConfig
 from agentlab.dyna.networks import TabularModel
 from agentlab.tabular.learner import TabularLearner
-from agentlab.tabular.losses import q_learning_target, td_update
+from agentlab.tabular.losses import greedy_action
 
 
 class DynaLearner(TabularLearner):
@@ -46,10 +46,11 @@ class DynaLearner(TabularLearner):
             return
         sim = self.model.sample(self.rng, n)
         r_t = losses.planning_reward(sim.r, self.time - sim.last_tried, self.config.kappa)  # [n] R (+ κ√τ)
-        gamma, alpha = self.config.gamma, self.config.alpha
+        values = self.tables[0]
         for s, a, r, s_next, term in zip(sim.s.tolist(), sim.a.tolist(), r_t.tolist(), sim.s_next.tolist(),
                                          sim.terminated.tolist(), strict=True):
-            td_update(self.q, s, a, q_learning_target(r, self.q[s_next], gamma, term), alpha)
+            values.update(s, a, r, greedy_action(values.behaviour(s_next)), values, s_next, None, self.config.gamma,
+                          term)
 
     def state_dict(self) -> dict[str, Any]:
         """The Q-learning learner's state (Q, counters, the planning generator) plus the model and τ's clock."""

@@ -1,7 +1,7 @@
 """Dyna-Q+'s exploration bonus (Sutton & Barto 2018, section 8.3), as pure functions.
 
 Planning updates are Q-learning updates (eq. 6.8) on simulated transitions, so their targets are
-``agentlab.tabular.losses.q_learning_target`` on the bonus-adjusted reward ``planning_reward``.
+``agentlab.tabular.losses.td_target`` on ``greedy_action``, on the bonus-adjusted reward ``planning_reward``.
 """
 
 from __future__ import annotations

@@ -52,10 +52,12 @@ class TabularActor:
         self.states = states
         self.rng = np.random.default_rng(seed)
         self.q: np.ndarray | None = None
+        self.greedy_q: np.ndarray | None = None
         self.epsilon = 1.0
 
     def set_weights(self, weights: dict[str, Any], version: int) -> None:
         self.q, self.epsilon = weights["q"], float(weights["epsilon"])
+        self.greedy_q = weights.get("greedy_q", self.q)  # the table greedy play acts on (``optimism_apart``)
 
     def initial_state(self, num_envs: int) -> State:
         return {}  # a Q-table acts on the observation alone
@@ -63,9 +65,9 @@ class TabularActor:
     def act(self, obs: np.ndarray, state: State, episode_start: np.ndarray, explore: bool = True
             ) -> tuple[np.ndarray, State, Extras]:
         """ε-greedy over the legal actions, every env at once; ties between greedy actions broken at random (a fresh
-        table would otherwise always pick action 0)."""
-        assert self.q is not None, "set_weights before act"
-        q = self.q[self.states.rows(obs)]  # [N, A]
+        table would otherwise always pick action 0). Greedy play acts on ``greedy_q``."""
+        assert self.q is not None and self.greedy_q is not None, "set_weights before act"
+        q = (self.q if explore else self.greedy_q)[self.states.rows(obs)]  # [N, A]
         legal = self.states.legal(obs)
         if legal is not None:
             legal = legal | ~legal.any(axis=1, keepdims=True)  # no legal action (a final board): any

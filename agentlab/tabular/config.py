@@ -21,6 +21,8 @@ class TabularConfig:
     """Multiplicative decay of ε per finished episode (1.0: fixed ε)."""
     q_init: float = 0.0
     """Initial value of every Q(s, a)."""
+    optimism_apart: bool = False
+    """Keep what is left of ``q_init`` apart as U: the behaviour acts on Q + U, greedy play on Q − U."""
 
     def validate(self) -> None:
         if self.epsilon_decay < 1.0 and self.epsilon_min > self.epsilon:

@@ -2,6 +2,9 @@
 
 Transitions are applied one at a time in the order they happened (time-major, then env), so with
 one env and ``fragment_length=1`` this is exactly the textbook online algorithm.
+
+Greedy play (evaluation, a pool snapshot, ``load_policy``) acts on ``greedy_q``: the behaviour's values, or with
+``optimism_apart`` Q − U, as pessimistic about a move tried little as the behaviour is optimistic (``ActionValues``).
 """
 
 from __future__ import annotations
@@ -9,13 +12,16 @@ from __future__ import annotations
 from typing import Any
 
 import numpy as np
-import torch
 from gymnasium.spaces import Discrete
 
 from agentlab.core import Fragment
 from agentlab.tabular import losses
 from agentlab.tabular.actor import StateIndex
 from agentlab.tabular.config import TabularConfig
+from agentlab.tabular.networks import ActionValues
+
+SUFFIXES = ("", "_b")
+"""The checkpoint keys' suffixes of Double Q-learning's two tables (one table: the first)."""
 
 
 class TabularLearner:
@@ -23,9 +29,9 @@ class TabularLearner:
         """``num_states``: the table's rows, a count (Discrete observations) or a ``StateIndex``."""
         self.rule, self.config = rule, config
         self.states = num_states if isinstance(num_states, StateIndex) else StateIndex(Discrete(num_states))
-        self.q = np.full((self.states.num_states, num_actions), config.q_init, dtype=np.float64)
         # Double Q-learning keeps a second table; the behaviour policy acts on their sum.
-        self.q_b = self.q.copy() if rule == "double_q" else None
+        self.tables = [ActionValues(self.states.num_states, num_actions, config)
+                       for _ in range(2 if rule == "double_q" else 1)]
         self.rng = np.random.default_rng(seed)
         self.version = 0
         self.episodes = 0
@@ -35,25 +41,30 @@ class TabularLearner:
     def epsilon(self) -> float:
         return self.config.epsilon_after(self.episodes)
 
+    @property
+    def q(self) -> np.ndarray:
+        return self.tables[0].q
+
+    @property
+    def q_b(self) -> np.ndarray | None:
+        return self.tables[1].q if len(self.tables) == 2 else None
+
     def _update_one(self, s: int, a: int, r: float, s_next: int, a_next: int, terminated: bool,
                     legal_next: np.ndarray | None) -> float:
-        """One TD update; the max, the argmax and the expectation over s' run over its legal actions alone."""
-        c = self.config
+        """One TD update toward r + γ Σ_a' w(a') Q(s', a'), the rule's weights ``w`` taken from the behaviour's values
+        at s' (its legal actions alone): Q-learning's on the greedy action, SARSA's on a', Expected SARSA's ε-greedy,
+        Double Q's on the updated table's greedy action, applied to the other table's values."""
+        learn = evaluate = self.tables[0]
         if self.rule == "double_q":
-            assert self.q_b is not None
-            q_a, q_b = (self.q, self.q_b) if self.rng.random() < 0.5 else (self.q_b, self.q)
-            q_a_next, q_b_next = (q_a[s_next], q_b[s_next]) if legal_next is None else \
-                (q_a[s_next][legal_next], q_b[s_next][legal_next])
-            return losses.td_update(q_a, s, a, losses.double_q_target(r, q_a_next, q_b_next, c.gamma, terminated),
-                                    c.alpha)
-        q_next = self.q[s_next]
-        if self.rule == "sarsa":
-            target = losses.sarsa_target(r, q_next, a_next, c.gamma, terminated)
+            learn, evaluate = self.tables if self.rng.random() < 0.5 else self.tables[::-1]
+        weights: int | np.ndarray
+        if self.rule == "sarsa":  # a' was taken, so it is legal
+            legal_next, weights = None, a_next
+        elif self.rule == "expected_sarsa":
+            weights = losses.epsilon_greedy_probs(learn.behaviour(s_next, legal_next), self.epsilon)
         else:
-            q_next = q_next if legal_next is None else q_next[legal_next]
-            target = (losses.q_learning_target(r, q_next, c.gamma, terminated) if self.rule == "q_learning" else
-                      losses.expected_sarsa_target(r, q_next, c.gamma, terminated, self.epsilon))
-        return losses.td_update(self.q, s, a, target, c.alpha)
+            weights = losses.greedy_action(learn.behaviour(s_next, legal_next))
+        return learn.update(s, a, r, weights, evaluate, s_next, legal_next, self.config.gamma, terminated)
 
     def update(self, fragment: Fragment) -> dict[str, float]:
         steps, num_envs = fragment.rewards.shape
@@ -82,22 +93,29 @@ class TabularLearner:
         return {"td_abs": mean}
 
     def behaviour_q(self) -> np.ndarray:
-        return self.q if self.q_b is None else self.q + self.q_b
+        """The values the behaviour acts on, every row."""
+        return sum(t.q if t.u is None else t.q + t.u for t in self.tables)
+
+    def greedy_q(self) -> np.ndarray:
+        """The values greedy play acts on, every row: with ``optimism_apart``, Q − U (``ActionValues``)."""
+        return sum(t.q if t.u is None else t.q - t.u for t in self.tables)
 
     def get_weights(self) -> dict[str, Any]:
-        return {"q": self.behaviour_q().copy(), "epsilon": self.epsilon}
+        weights = {"q": self.behaviour_q(), "epsilon": self.epsilon}  # sums: new arrays, not views of the tables
+        if self.config.optimism_apart:  # sent only when it differs: a board game's table is tens of MB
+            weights["greedy_q"] = self.greedy_q()
+        return weights
 
     def state_dict(self) -> dict[str, Any]:
-        state = {"q": torch.from_numpy(self.q.copy()), "episodes": self.episodes, "version": self.version,
-                 "rng": self.rng.bit_generator.state, "td_abs": (self.td_abs_sum, self.td_count)}
-        if self.q_b is not None:
-            state["q_b"] = torch.from_numpy(self.q_b.copy())
+        state = {"episodes": self.episodes, "version": self.version, "rng": self.rng.bit_generator.state,
+                 "td_abs": (self.td_abs_sum, self.td_count)}
+        for table, suffix in zip(self.tables, SUFFIXES, strict=False):  # "q" and "q_b" as before U existed
+            state.update(table.state_dict(suffix))
         return state
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        self.q = state["q"].numpy().copy()
-        if self.q_b is not None:
-            self.q_b = state["q_b"].numpy().copy()
+        for table, suffix in zip(self.tables, SUFFIXES, strict=False):
+            table.load_state_dict(state, suffix)
         self.episodes, self.version = int(state["episodes"]), int(state["version"])
         if "rng" in state:  # checkpoints before format 1 lack these two
             self.rng.bit_generator.state = state["rng"]
