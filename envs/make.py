@@ -5,7 +5,9 @@ the ``agentlab/`` gridworlds and ``MinAtar/`` ids (``envs.minatar``) always, ale
 when an id is not otherwise registered (a CartPole worker never loads the emulator). ALE ids get
 the DQN pipeline of ``envs.atari``: training clips rewards and ends episodes at a lost life;
 evaluation plays whole games for the raw score. Other ids come from ``gymnasium.make``, the same for both, with
-composite observations made flat (``envs.composite``: Blackjack's tuple becomes one ``Discrete``).
+composite observations made flat (``envs.composite``: Blackjack's tuple becomes one ``Discrete``), except that an
+evaluation env registered without a time limit gets ``EVAL_STEP_LIMIT``: a greedy policy that loops (on gymnasium's
+``CliffWalking-v1``, a walk into the wall) must still end its episode.
 A third-party env is named as gymnasium names it, ``module:EnvId`` included: the module is imported (it
 registers its ids), in every worker too, before the id is looked up.
 """
@@ -26,6 +28,8 @@ from envs.masks import FlattenMask, is_masked
 from envs.minatar import register_minatar
 
 ALE_ENTRY_POINT = "ale_py.env:AtariEnv"
+EVAL_STEP_LIMIT = 10_000
+"""Steps after which an evaluation episode of an env registered without a time limit is truncated."""
 
 register_minatar()  # ten registry entries, minatar not imported: gymnasium.make("MinAtar/...") after `import envs`
 
@@ -69,6 +73,8 @@ def _make(env_id: str, seed: int | None, train: bool, kwargs: dict[str, Any]) ->
         ale_kwargs = {k: v for k, v in kwargs.items() if k not in CONFIG_KEYS}
         env = make_atari(spec.id, replace(TRAIN if train else EVAL, **overrides), **ale_kwargs)
     else:
+        if not train and spec.max_episode_steps is None:
+            kwargs = {"max_episode_steps": EVAL_STEP_LIMIT, **kwargs}
         env = gymnasium.make(spec.id, **kwargs)
     if is_masked(env.observation_space):  # {"observation", "action_mask"}: one vector, the mask at its end
         env = FlattenMask(env)

@@ -168,3 +168,20 @@ def test_optimism_apart_learns_the_same_behaviour_and_round_trips(rule):
     restored.load_state_dict(apart.state_dict())
     np.testing.assert_array_equal(restored.get_weights()["greedy_q"], apart.greedy_q())
     np.testing.assert_array_equal(restored.get_weights()["q"], apart.behaviour_q())
+
+
+def test_evaluating_a_greedy_policy_that_loops_ends_on_an_env_without_a_time_limit():
+    """gymnasium's CliffWalking-v1 has no time limit: a greedy table that always moves up walks into the wall
+    forever. Evaluation truncates it at ``EVAL_STEP_LIMIT`` (−1 a step), while training envs keep the registry's
+    (no) limit."""
+    import envs
+    from agentlab import algorithms
+    from agentlab.evaluate import evaluate_weights
+    from envs.make import EVAL_STEP_LIMIT
+
+    q = np.zeros((48, 4))
+    q[:, 0] = 1.0  # up
+    result = evaluate_weights(algorithms.get("q_learning"), TabularConfig(), "CliffWalking-v1",
+                              {"q": q, "epsilon": 0.0}, episodes=2, seed=0)
+    assert result["mean_return"] == -EVAL_STEP_LIMIT
+    assert envs.make("CliffWalking-v1").spec.max_episode_steps is None
