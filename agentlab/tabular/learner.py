@@ -93,15 +93,25 @@ class TabularLearner:
         return {"td_abs": mean}
 
     def behaviour_q(self) -> np.ndarray:
-        """The values the behaviour acts on, every row."""
-        return sum(t.q if t.u is None else t.q + t.u for t in self.tables)
+        """The values the behaviour acts on, every row: Σ Q (+ U with ``optimism_apart``) over the tables."""
+        return self._values(np.add)
 
     def greedy_q(self) -> np.ndarray:
-        """The values greedy play acts on, every row: with ``optimism_apart``, Q − U (``ActionValues``)."""
-        return sum(t.q if t.u is None else t.q - t.u for t in self.tables)
+        """The values greedy play acts on, every row: with ``optimism_apart``, Σ Q − U (``ActionValues``)."""
+        return self._values(np.subtract)
+
+    def _values(self, optimism: np.ufunc) -> np.ndarray:
+        """A new array: the tables' Q summed, each table's U applied by ``optimism`` (add or subtract)."""
+        first = self.tables[0]
+        values = first.q.copy() if first.u is None else optimism(first.q, first.u)
+        for table in self.tables[1:]:
+            values += table.q
+            if table.u is not None:
+                optimism(values, table.u, out=values)
+        return values
 
     def get_weights(self) -> dict[str, Any]:
-        weights = {"q": self.behaviour_q(), "epsilon": self.epsilon}  # sums: new arrays, not views of the tables
+        weights = {"q": self.behaviour_q(), "epsilon": self.epsilon}  # new arrays, not views of the tables
         if self.config.optimism_apart:  # sent only when it differs: a board game's table is tens of MB
             weights["greedy_q"] = self.greedy_q()
         return weights
