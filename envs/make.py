@@ -28,7 +28,7 @@ from envs.masks import FlattenMask, is_masked
 from envs.minatar import register_minatar
 
 ALE_ENTRY_POINT = "ale_py.env:AtariEnv"
-EVAL_STEP_LIMIT = 10_000
+EVAL_STEP_LIMIT = 100_000
 """Steps after which an evaluation episode of an env registered without a time limit is truncated."""
 
 register_minatar()  # ten registry entries, minatar not imported: gymnasium.make("MinAtar/...") after `import envs`
