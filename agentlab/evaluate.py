@@ -60,13 +60,17 @@ class Policy:
 EVAL_BATCH = 32
 """Most episodes an evaluation plays at once, one env each (one batched forward per step)."""
 
+MAX_GIF_FRAMES = 3_000
+"""Most frames of episode 0 an evaluation records (six minutes of GIF at 8 frames a second)."""
+
 
 def run_episodes(actor: Any, env_batch: Sequence[Any], episodes: int, seed: int, frames: list | None = None,
                  states: list | None = None) -> list[float]:
     """Returns of ``episodes`` greedy episodes, episode ``k`` from ``reset(seed=seed + k)``, played in waves of
     ``len(env_batch)`` at once: one ``act`` per step for the wave, each env's memory restarting with its episode
     (a finished env is not stepped again; its last observation stands in until the wave ends). The returns are the
-    ones one env at a time gives. Optionally records episode 0's frames and observations (``env_batch[0]``)."""
+    ones one env at a time gives. Optionally records episode 0's observations and its first ``MAX_GIF_FRAMES`` frames
+    (``env_batch[0]``)."""
     returns = [0.0] * episodes
     for first in range(0, episodes, len(env_batch)):
         wave = env_batch[:episodes - first]
@@ -76,7 +80,7 @@ def run_episodes(actor: Any, env_batch: Sequence[Any], episodes: int, seed: int,
             record = first == 0 and live[0]
             if record and states is not None:
                 states.append(obs[0])
-            if record and frames is not None:
+            if record and frames is not None and len(frames) < MAX_GIF_FRAMES:
                 frames.append(wave[0].render())
             actions, state, _ = actor.act(np.stack(obs), state, start, explore=False)
             start[:] = False
@@ -200,7 +204,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_dir")
     parser.add_argument("--episodes", type=count(1), default=10)
     parser.add_argument("--seed", type=count(0), default=0)
-    parser.add_argument("--gif", type=output_file(".gif"), help="write the first episode as an animated GIF")
+    parser.add_argument("--gif", type=output_file(".gif"),
+                        help=f"write the first episode (at most {MAX_GIF_FRAMES:,} steps of it) as an animated GIF")
     parser.add_argument("--checkpoint", choices=CHECKPOINTS, default="auto",
                         help="act from the best evaluated checkpoint or the latest (auto: best if the run has one)")
     parser.add_argument("--opponent", choices=OPPONENT_NAMES,

@@ -185,3 +185,18 @@ def test_evaluating_a_greedy_policy_that_loops_ends_on_an_env_without_a_time_lim
                               {"q": q, "epsilon": 0.0}, episodes=2, seed=0)
     assert result["mean_return"] == -EVAL_STEP_LIMIT
     assert envs.make("CliffWalking-v1").spec.max_episode_steps is None
+
+
+def test_a_long_episode_records_at_most_max_gif_frames(monkeypatch):
+    """A greedy policy that walks into the wall until the gridworld's 100-step limit: the GIF keeps its first
+    ``MAX_GIF_FRAMES`` frames (30 here)."""
+    from agentlab import algorithms, evaluate
+
+    monkeypatch.setattr(evaluate, "MAX_GIF_FRAMES", 30)
+    q = np.zeros((25, 4))
+    q[:, 0] = 1.0  # up, into the wall
+    frames: list = []
+    evaluate.evaluate_weights(algorithms.get("q_learning"), TabularConfig(), "agentlab/GridWorld-v0",
+                              {"q": q, "epsilon": 0.0}, episodes=1, seed=0, frames=frames,
+                              env=evaluate.gif_env("agentlab/GridWorld-v0"))
+    assert len(frames) == 30
