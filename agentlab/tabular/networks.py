@@ -29,8 +29,8 @@ class ActionValues:
     def __init__(self, num_states: int, num_actions: int, config: TabularConfig):
         shape, apart = (num_states, num_actions), config.optimism_apart
         self.alpha = config.alpha
-        self.q = np.full(shape, 0.0 if apart else config.q_init)
-        self.u = np.full(shape, config.q_init) if apart else None
+        self.q = np.full(shape, 0.0 if apart else config.q_init, dtype=np.float64)
+        self.u = np.full(shape, config.q_init, dtype=np.float64) if apart else None
 
     def behaviour(self, s: int, legal: np.ndarray | None = None) -> np.ndarray:
         """The values the behaviour acts on at ``s`` (its legal actions): Q, plus U with ``optimism_apart``."""
@@ -38,7 +38,7 @@ class ActionValues:
 
     def update(self, s: int, a: int, r: float, weights: int | np.ndarray, evaluate: ActionValues, s_next: int,
                legal_next: np.ndarray | None, gamma: float, terminated: bool) -> float:
-        """Q(s, a) ← Q(s, a) + step · (r + γ Σ_a' w(a') Q_eval(s', a') − Q(s, a)) over s''s legal actions
+        """Q(s, a) ← Q(s, a) + α (r + γ Σ_a' w(a') Q_eval(s', a') − Q(s, a)) over s''s legal actions
         (``losses.td_target``'s weights), and U the same way with no reward; returns Q's TD error."""
         if self.u is not None:
             assert evaluate.u is not None
