@@ -195,8 +195,9 @@ def evaluate_game_run(cfg: dict[str, Any], algorithm: Algorithm, algo_cfg: Any, 
     env_id, policies = cfg["run"]["env"], cfg["run"].get("policies", "self_play")
     if args.opponent:
         return versus(algorithm, algo_cfg, env_id, learner.get_weights(), policies, args.opponent, args.episodes,
-                      args.seed, progress=True)
-    return evaluate_game(algorithm, algo_cfg, env_id, learner.get_weights(), policies, args.episodes, args.seed)
+                      args.seed, progress=True, lookahead=args.lookahead)
+    return evaluate_game(algorithm, algo_cfg, env_id, learner.get_weights(), policies, args.episodes, args.seed,
+                         args.lookahead)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -210,6 +211,9 @@ def main(argv: list[str] | None = None) -> int:
                         help="act from the best evaluated checkpoint or the latest (auto: best if the run has one)")
     parser.add_argument("--opponent", choices=OPPONENT_NAMES,
                         help="multi-agent games: play every seat against this opponent; wins, draws, losses per seat")
+    parser.add_argument("--lookahead", action="store_true",
+                        help="turn-based games: the policy chooses among the moves one ply of search with the game's "
+                             "rules keeps (a win in one, else a move that leaves the opponent none)")
     args = parser.parse_args(argv)
     torch.set_num_threads(1)  # acting is one observation at a time: extra threads only add contention
     try:
@@ -220,8 +224,9 @@ def main(argv: list[str] | None = None) -> int:
             runs.atomic_write(Path(args.run_dir) / "eval.json", (json.dumps(result) + "\n").encode())
             print(json.dumps(result))
             return 0
-        if args.opponent:
-            raise ConfigError(f"--opponent needs a multi-agent run; {args.run_dir} trained on {env_id}")
+        for flag in ("opponent", "lookahead"):
+            if getattr(args, flag):
+                raise ConfigError(f"--{flag} needs a multi-agent run; {args.run_dir} trained on {env_id}")
         env = gif_env(env_id) if args.gif else envs.make_eval(env_id)
         frames: list | None = [] if args.gif else None
         states: list = []

@@ -128,35 +128,45 @@ class RandomOpponent:
         return int(self.rng.choice(legal_actions(env)))
 
 
-class HeuristicOpponent:
-    """One-ply lookahead, in order of preference (ties broken at random by its own generator):
+def sound_moves(env: Any) -> np.ndarray:
+    """The legal moves that one ply of search with the game's rules keeps, in increasing order (decision-time
+    planning, Sutton & Barto 2018, Sec. 8.8), in order of preference:
 
-    1. a move that wins at once (the game is over and the mover's reward is positive);
-    2. a *safe* move: one after which the game is over without a loss for us (a draw), or after which the agent
-       to move is another agent that has no move winning at once (this blocks a one-move threat whenever it can
-       be blocked, and never hands the opponent a win, as under a connect-four column);
-    3. any legal move (every move loses to an immediate reply)."""
+    1. the moves that win at once (the game is over and the mover's reward is positive), if there are any;
+    2. else the *safe* moves, if there are any: those after which the game is over without a loss for the mover (a
+       draw), or the agent to move is another agent with no move that wins at once (this blocks a one-move threat
+       whenever it can be blocked, and never hands the opponent a win, as under a connect-four column);
+    3. else every legal move (each loses to an immediate reply).
+
+    Steps a copy of the game for each move and each reply; a game with more than ``MAX_LOOKAHEAD`` of them a move
+    is refused with a one-line error."""
+    mover, moves = env.agent_selection, legal_actions(env)
+    if len(moves) ** 2 > MAX_LOOKAHEAD:
+        raise ConfigError(f"one ply of lookahead steps a copy of the game for each move and each reply, "
+                          f"{len(moves)}² here (at most {MAX_LOOKAHEAD:,} a move): it is for small games; use the "
+                          "random opponent, and no lookahead")
+    wins, safe = [], []
+    for action in moves:
+        child = _after(env, action)
+        if game_over(child):
+            if child.rewards[mover] > 0:
+                wins.append(action)
+            elif child.rewards[mover] == 0:
+                safe.append(action)
+        elif child.agent_selection == mover or not any(_winning(child, reply) for reply in legal_actions(child)):
+            safe.append(action)
+    return np.asarray(wins or safe or moves, dtype=np.int64)
+
+
+class HeuristicOpponent:
+    """One ply of lookahead: a move that wins at once, else one that is safe, else any (:func:`sound_moves`), ties
+    broken at random by its own generator."""
 
     def __init__(self, seed: int = 0) -> None:
         self.rng = np.random.default_rng(seed)
 
     def act(self, env: Any) -> int:
-        mover, moves = env.agent_selection, legal_actions(env)
-        if len(moves) ** 2 > MAX_LOOKAHEAD:
-            raise ConfigError(f"the heuristic steps a copy of the game for each move and each reply, {len(moves)}² "
-                              f"here (at most {MAX_LOOKAHEAD:,} a move): it is for small games; use the random "
-                              "opponent")
-        wins, safe = [], []
-        for action in moves:
-            child = _after(env, action)
-            if game_over(child):
-                if child.rewards[mover] > 0:
-                    wins.append(action)
-                elif child.rewards[mover] == 0:
-                    safe.append(action)
-            elif child.agent_selection == mover or not any(_winning(child, reply) for reply in legal_actions(child)):
-                safe.append(action)
-        return int(self.rng.choice(wins or safe or moves))
+        return int(self.rng.choice(sound_moves(env)))
 
 
 class MinimaxOpponent:

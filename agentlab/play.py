@@ -1,5 +1,5 @@
 """Play a turn-based game against a trained policy in the terminal:
-``python -m agentlab.play RUN_DIR [--seat AGENT] [--checkpoint best|latest] [--seed S]``.
+``python -m agentlab.play RUN_DIR [--seat AGENT] [--checkpoint best|latest] [--seed S] [--lookahead]``.
 
 The board is drawn from your observation (``X`` your pieces, ``O`` the policy's) with the number of each legal
 move in the cell that move fills, found by trying the move on a copy of the game, so any PettingZoo board
@@ -87,6 +87,8 @@ def main(argv: list[str] | None = None, ask: Callable[[str], str] = input, say: 
     parser.add_argument("--seat", default="", help="the agent you play (default: the first, who moves first)")
     parser.add_argument("--checkpoint", choices=CHECKPOINTS, default="auto")
     parser.add_argument("--seed", type=count(0), default=0)
+    parser.add_argument("--lookahead", action="store_true",
+                        help="the policy chooses among the moves one ply of search keeps (see agentlab.evaluate)")
     args = parser.parse_args(argv)
     try:
         cfg, algorithm, algo_cfg, learner = load_run(args.run_dir, args.checkpoint)
@@ -96,7 +98,7 @@ def main(argv: list[str] | None = None, ask: Callable[[str], str] = input, say: 
         from agentlab.arena import policy_players
 
         players, spaces = policy_players(algorithm, algo_cfg, env_id, learner.get_weights(),
-                                         cfg["run"].get("policies", "self_play"))
+                                         cfg["run"].get("policies", "self_play"), args.lookahead)
         human = args.seat or spaces.agents[0]
         if human not in spaces.agents:
             raise ConfigError(f"--seat {human} is not an agent of {env_id}; choose one of: {', '.join(spaces.agents)}")

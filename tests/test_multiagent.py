@@ -20,6 +20,7 @@ from envs.masks import MaskedBox, masked_box, split_mask
 from envs.multiagent import GameSpaces, is_multiagent, make_aec
 
 TICTACTOE = "pettingzoo.classic.tictactoe_v3"
+CONNECT_FOUR = "pettingzoo.classic.connect_four_v3"
 COOP = "agentlab/CoopGrid-v0"
 FAST = {"backend": "local", "workers": 1, "envs_per_worker": 4, "fragment_length": 4}
 
@@ -34,7 +35,7 @@ def test_policy_map_modes():
 
 
 def test_multiagent_ids():
-    assert is_multiagent(TICTACTOE) and is_multiagent(COOP) and is_multiagent("pettingzoo.classic.connect_four_v3")
+    assert is_multiagent(TICTACTOE) and is_multiagent(COOP) and is_multiagent(CONNECT_FOUR)
     assert not is_multiagent("CartPole-v1") and not is_multiagent("agentlab/CliffWalking-v0")
     assert not is_multiagent("no_such_package.game_v0")
 
@@ -269,6 +270,37 @@ def test_evaluate_cli_plays_every_seat_against_an_opponent(tmp_path, capsys):
                     "workers": 1, "run_dir": str(tmp_path / "cliff")}, progress=False)
     assert evaluate_main([str(single.run_dir), "--opponent", "random"]) == 2
     assert "needs a multi-agent run" in capsys.readouterr().err
+    assert evaluate_main([str(run.run_dir), "--opponent", "heuristic", "--episodes", "2", "--lookahead"]) == 0
+    assert json.loads(capsys.readouterr().out.strip().splitlines()[-1])["lookahead"] is True
+    assert evaluate_main([str(single.run_dir), "--lookahead"]) == 2
+    assert "--lookahead needs a multi-agent run" in capsys.readouterr().err
+
+
+class LowestLegal:
+    """An actor playing the lowest action its observation's mask allows (the mask: the last ``actions`` features)."""
+
+    def __init__(self, actions: int):
+        self.actions = actions
+
+    def act(self, obs, state, first, explore):
+        return np.array([np.flatnonzero(obs[0, -self.actions:])[0]]), state
+
+
+def test_lookahead_narrows_the_policy_to_a_win_else_a_block():
+    from agentlab.arena import PolicyPlayer
+
+    spaces = GameSpaces(make_aec(CONNECT_FOUR), agent_id=False)
+    plain, looking = PolicyPlayer(LowestLegal(7), spaces), PolicyPlayer(LowestLegal(7), spaces, lookahead=True)
+    env = make_aec(CONNECT_FOUR)
+    env.reset(seed=0)
+    for action in [1, 2, 1, 2, 1]:  # player_0 three high in column 1; player_1 (to move) must block it
+        env.step(action)
+    assert plain.act(env) == 0 and looking.act(env) == 1
+    env.step(2)  # player_1 makes three in column 2 instead: player_0 wins on column 1
+    assert plain.act(env) == 0 and looking.act(env) == 1
+    rps = GameSpaces(make_aec("pettingzoo.classic.rps_v2"), agent_id=False)
+    with pytest.raises(ConfigError, match="observations carry none"):
+        PolicyPlayer(LowestLegal(3), rps, lookahead=True)
 
 
 def test_evaluations_against_an_opponent_choose_the_best_checkpoint(tmp_path):

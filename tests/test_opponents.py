@@ -18,6 +18,7 @@ from agentlab.opponents import (
     legal_actions,
     make_opponent,
     play_game,
+    sound_moves,
 )
 
 
@@ -148,6 +149,18 @@ def test_heuristic_does_not_hand_over_a_win():
     env = position(connect_four_v3, [1, 0, 0, 2, 2, 6, 1])
     assert board(env)[28:31] == [1, 1, 1] and board(env)[31] == 0 and env.agent_selection == "player_1"
     assert {HeuristicOpponent(seed).act(env) for seed in range(30)} == {0, 1, 2, 4, 5, 6}
+
+
+def test_sound_moves_keep_the_win_else_the_block_else_the_safe_moves():
+    win = position(connect_four_v3, [0, 1, 0, 1, 0, 1])  # player_0 to move, three high in column 0
+    assert sound_moves(win).tolist() == [0]
+    block = position(connect_four_v3, [0, 1, 0, 1, 0])  # player_1 to move, no win of its own: block column 0
+    assert sound_moves(block).tolist() == [0]
+    under = position(connect_four_v3, [1, 0, 0, 2, 2, 6, 1])  # column 3 would open player_0's winning cell
+    assert sound_moves(under).tolist() == [0, 1, 2, 4, 5, 6]
+    assert board(under)[31] == 0  # looked ahead on copies only
+    lost = position(tictactoe_v3, [0, 1, 4, 8, 6])  # X holds 0, 4, 6 and threatens 2 and 3 at once (a fork)
+    assert sound_moves(lost).tolist() == [2, 3, 5, 7]  # O blocks one threat at most: nothing is safe, all kept
 
 
 def test_heuristic_beats_random_at_connect_four():
