@@ -9,6 +9,8 @@ random, so the games differ), ``random`` and the one-ply ``heuristic``. Pass: 0 
 ``heuristic``. Pass: ≥ 90% against random and ≥ 60% against the heuristic, in both seats. ``--peer`` adds
 sb3-contrib's MaskablePPO (default settings) set up as PettingZoo's SB3 tutorial does it: one model plays both seats
 of the AEC game through a wrapper that hides the mask in ``action_masks``, at the same budget, scored the same way.
+Our PPO arm trains with ``CONNECT_FOUR_PPO``. ``--lookahead`` scores each of our trained policies a second time, then
+choosing only among the moves one ply of search with the game's rules keeps (``agentlab.evaluate --lookahead``).
 
 ``coop``: ``agentlab/CoopGrid-v0`` (two agents, one start cell, two targets; optimum 0.4 a step-penalised episode)
 with ``shared`` and ``independent`` policies: both learning curves in one ``agentlab.plot`` figure, and the greedy
@@ -16,6 +18,7 @@ joint return.
 
     python -m benchmarks.games tictactoe --algos dqn q_learning --seeds 3
     python -m benchmarks.games connect_four --algos dqn --peer --budget 500000
+    python -m benchmarks.games connect_four --algos ppo --lookahead --workers 2 --seeds 3
     python -m benchmarks.games coop --algo dqn --budget 60000
     python -m benchmarks.games tictactoe --algos dqn --backend ray --workers 2
     python -m benchmarks.games tictactoe --algos dqn --backend ray --workers 2 --select-by minimax
@@ -51,6 +54,12 @@ optimistic). In self-play the opponent's ε is part of the env the values are le
 after 10k steps, 8 and 1 of 100 games as second player were lost to minimax (seeds 1 and 2); Q-learning with a fixed
 ε = 0.2 lost 2-3 (seeds 1 and 2)."""
 
+CONNECT_FOUR_PPO: dict[str, Any] = {"hidden_sizes": (256, 256), "entropy_coef": 0.01, "encoder": "minatar_cnn"}
+"""The PPO arm on connect four, with fragments of ``PPO_ROUND // workers`` moves of each game (rounds 32 times the
+streams' 4): the board through one convolution, 256 × 256 units, entropy 0.01. The best of the stop-33 and stop-40
+probes (docs/benchmarks.md, 2 workers × 128), 92–98 of 100 against random in each seat where the defaults won 78–90."""
+PPO_ROUND = 256
+
 STREAMS = {"envs_per_worker": 8, "fragment_length": 4}
 """8 games a worker, each agent's transitions shipped 4 at a time."""
 
@@ -69,15 +78,15 @@ def train_arm(arm: str, env_id: str, seed: int, args: argparse.Namespace, **extr
     return run, time.perf_counter() - t0
 
 
-def matches(run: Any, opponents: tuple[str, ...]) -> dict[str, Any]:
+def matches(run: Any, opponents: tuple[str, ...], lookahead: bool = False) -> dict[str, Any]:
     """The run's greedy policy (its best checkpoint with ``--select-by``, else the final one) against each opponent,
-    ``GAMES`` games per seat."""
+    ``GAMES`` games per seat; with ``lookahead``, choosing among the moves one ply of search keeps."""
     from agentlab.arena import versus
     from agentlab.evaluate import load_run
 
     cfg, algorithm, algo_cfg, learner = load_run(run.run_dir, "auto")
     return {name: versus(algorithm, algo_cfg, cfg["run"]["env"], learner.get_weights(), cfg["run"]["policies"], name,
-                         GAMES, seed=1)["seats"] for name in opponents}
+                         GAMES, seed=1, lookahead=lookahead)["seats"] for name in opponents}
 
 
 def weak_positions(run_dir: Path) -> dict[str, int]:
@@ -116,8 +125,11 @@ def tictactoe(args: argparse.Namespace) -> None:
 def connect_four(args: argparse.Namespace) -> None:
     for arm in args.algos:
         for seed in range(args.seeds):
-            run, wall = train_arm(arm, CONNECT_FOUR, seed, args)
+            ppo = {**CONNECT_FOUR_PPO, "fragment_length": max(1, PPO_ROUND // args.workers)}
+            run, wall = train_arm(arm, CONNECT_FOUR, seed, args, **(ppo if arm == "ppo" else {}))
             report(arm, seed, run.env_steps, wall, matches(run, ("random", "heuristic")))
+            if args.lookahead:
+                report(f"{arm} + lookahead", seed, run.env_steps, wall, matches(run, ("random", "heuristic"), True))
     if args.peer:
         for seed in range(args.seeds):
             report("sb3 MaskablePPO", seed, *maskable_ppo(seed, args.budget))
@@ -216,6 +228,8 @@ def main() -> None:
     parser.add_argument("--backend", default="local", choices=("local", "ray"))
     parser.add_argument("--workers", type=int, default=1)
     parser.add_argument("--peer", action="store_true", help="connect_four: also train sb3-contrib's MaskablePPO")
+    parser.add_argument("--lookahead", action="store_true",
+                        help="connect_four: also score each trained policy with one ply of lookahead")
     parser.add_argument("--select-by", default="", choices=("", "random", "heuristic", "minimax"),
                         help="evaluate every tenth of the budget (20 games a seat) against this opponent and score the "
                              "best checkpoint those evaluations chose, not the final policy")
