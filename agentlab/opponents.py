@@ -144,7 +144,7 @@ def sound_moves(env: Any) -> np.ndarray:
     if len(moves) ** 2 > MAX_LOOKAHEAD:
         raise ConfigError(f"one ply of lookahead steps a copy of the game for each move and each reply, "
                           f"{len(moves)}² here (at most {MAX_LOOKAHEAD:,} a move): it is for small games; use the "
-                          "random opponent, and no lookahead")
+                          "random opponent, and no --lookahead")
     wins, safe = [], []
     for action in moves:
         child = _after(env, action)

@@ -112,6 +112,9 @@ def main(argv: list[str] | None = None, ask: Callable[[str], str] = input, say: 
         result = play(env, human, opponent, ask, say, args.seed)
     except EOFError:
         result = None
+    except ConfigError as e:  # the lookahead refusing a game too large for it, at the policy's first move
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     if result is None:
         say("game abandoned")
     else:

@@ -337,6 +337,16 @@ def test_play_a_game_from_the_terminal(tmp_path):
     assert play_main([str(tmp_path / "nope")], ask=ask, say=said.append) == 2
 
 
+def test_play_with_lookahead_refuses_a_game_too_large_for_it_in_one_line(tmp_path, monkeypatch, capsys):
+    from agentlab import opponents
+
+    run = train({"algo": "q_learning", "env": TICTACTOE, "steps": 100, "run_dir": str(tmp_path / "ttt"), **FAST},
+                progress=False)
+    monkeypatch.setattr(opponents, "MAX_LOOKAHEAD", 63)  # tic-tac-toe's first move: 9 × 9 = 81 copies
+    assert play_main([str(run.run_dir), "--lookahead", "--seat", "player_2"], ask=lambda _: "q", say=print) == 2
+    assert "9² here" in capsys.readouterr().err
+
+
 def trained_versus(run_dir, opponent: str, games: int) -> dict:
     from agentlab.arena import versus
     from agentlab.evaluate import load_run
