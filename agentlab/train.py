@@ -129,8 +129,10 @@ def build_learner(algorithm: Algorithm, algo_cfg: Any, run_cfg: RunConfig, devic
     obs_space, action_space, policies = env_spaces(run_cfg)
     if policies is None:
         return algorithm.make_learner(algo_cfg, obs_space, action_space, run_cfg.seed, device)
-    if getattr(algo_cfg, "memory", ""):
-        raise ConfigError(f"memory={algo_cfg.memory} is not available in multi-agent envs yet; leave memory unset")
+    if algorithm.make_actor(algo_cfg, obs_space, action_space, 0, 1, run_cfg.seed).initial_state(1):
+        fix = "leave memory unset" if getattr(algo_cfg, "memory", "") else "choose an algorithm without a state"
+        raise ConfigError(f"{algorithm.name} keeps a state between steps (memory, or a world model's filter), which "
+                          f"the workers of multi-agent envs do not carry yet; {fix}")
     return PolicySet({policy: algorithm.make_learner(algo_cfg, obs_space, action_space, run_cfg.seed + 101 * i, device)
                       for i, policy in enumerate(policies)})
 

@@ -407,6 +407,14 @@ def test_envs_make_builds_our_cooperative_env_as_pettingzoo_checks_it():
     parallel_seed_test(lambda: envs.make(COOP))
 
 
+@pytest.mark.parametrize("algo, extra", [("dqn", {"memory": "gru"}), ("dreamer", {})])
+def test_an_agent_with_a_state_is_refused_on_a_game_before_its_run_folder_is_made(tmp_path, algo, extra):
+    with pytest.raises(ConfigError, match=f"{algo} keeps a state between steps.*multi-agent"):
+        train({"algo": algo, "env": TICTACTOE, "steps": 100, "run_dir": str(tmp_path / "run"), **FAST, **extra},
+              progress=False)
+    assert not (tmp_path / "run").exists()
+
+
 def test_tabular_refuses_float_features_it_cannot_index():
     """CoopGrid's positions are floats in [0, 1]: a Q-table over thresholded bits would alias states."""
     from agentlab.config import ConfigError
