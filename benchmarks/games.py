@@ -55,9 +55,10 @@ after 10k steps, 8 and 1 of 100 games as second player were lost to minimax (see
 ε = 0.2 lost 2-3 (seeds 1 and 2)."""
 
 CONNECT_FOUR_PPO: dict[str, Any] = {"hidden_sizes": (256, 256), "entropy_coef": 0.01, "encoder": "minatar_cnn"}
-"""The PPO arm on connect four, with fragments of ``PPO_ROUND // workers`` moves of each game (rounds 32 times the
-streams' 4): the board through one convolution, 256 × 256 units, entropy 0.01. The best of the stop-33 and stop-40
-probes (docs/benchmarks.md, 2 workers × 128), 92–98 of 100 against random in each seat where the defaults won 78–90."""
+"""The PPO arm on connect four, with fragments of ``PPO_ROUND // workers`` moves of each game in place of the streams'
+4 (128 with the figures' 2 workers), so that every worker count learns from rounds of one size: the board through one
+convolution, 256 × 256 units, entropy 0.01. The best of the stop-33 and stop-40 probes (docs/benchmarks.md), 92–98 of
+100 against random in each seat where the defaults won 78–90."""
 PPO_ROUND = 256
 
 STREAMS = {"envs_per_worker": 8, "fragment_length": 4}
