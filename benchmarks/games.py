@@ -124,9 +124,9 @@ def tictactoe(args: argparse.Namespace) -> None:
 
 
 def connect_four(args: argparse.Namespace) -> None:
+    ppo = {**CONNECT_FOUR_PPO, "fragment_length": max(1, PPO_ROUND // args.workers)}
     for arm in args.algos:
         for seed in range(args.seeds):
-            ppo = {**CONNECT_FOUR_PPO, "fragment_length": max(1, PPO_ROUND // args.workers)}
             run, wall = train_arm(arm, CONNECT_FOUR, seed, args, **(ppo if arm == "ppo" else {}))
             report(arm, seed, run.env_steps, wall, matches(run, ("random", "heuristic")))
             if args.lookahead:
